@@ -15,12 +15,17 @@
 //!
 //! All inputs are public (proofs, statements), so variable-time arithmetic
 //! is safe here.
+//!
+//! A batch is independent of every other batch: to use several cores, split
+//! the proofs into chunks and verify one `BatchVerifier` per chunk on its own
+//! thread (the type is `Send` whenever its RNG is).
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use rand_core::{CryptoRng, RngCore};
 
+use crate::elgamal::PublicKey;
 use crate::generators;
 
 /// A base of an equation term.
@@ -49,6 +54,7 @@ pub struct BatchVerifier<R: RngCore + CryptoRng> {
     scalars: Vec<Scalar>,
     points: Vec<RistrettoPoint>,
     equations: usize,
+    keys: Vec<([u8; 32], SharedBase)>,
 }
 
 impl<R: RngCore + CryptoRng> BatchVerifier<R> {
@@ -63,6 +69,7 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
             scalars: Vec::new(),
             points: Vec::new(),
             equations: 0,
+            keys: Vec::new(),
         }
     }
 
@@ -79,6 +86,51 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
         I: IntoIterator<Item = (Scalar, Base)>,
     {
         let w = crate::random_scalar(&mut self.rng);
+        self.push_weighted(w, terms);
+    }
+
+    /// Adds the equation `Σ coeff·base = 0`, multiplied by a fresh uniformly
+    /// random **128-bit** weight (`spec/crypto.md` §5.1). A false equation
+    /// then slips through with probability at most 2⁻¹²⁸.
+    ///
+    /// Use this where a term's coefficient is exactly 1 (a proof's
+    /// commitment, written with coefficient +1): its weighted coefficient is
+    /// the short weight itself, and the multiscalar multiplication skips the
+    /// upper half of its digits. Commitment-form proofs in this crate write
+    /// their equations as `A − z·B + c·Y = 0` for this reason.
+    pub fn push_equation_short<I>(&mut self, terms: I)
+    where
+        I: IntoIterator<Item = (Scalar, Base)>,
+    {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        let w = Scalar::from(u128::from_le_bytes(b));
+        self.push_weighted(w, terms);
+    }
+
+    /// Registers the election key (or any public key) as a shared base,
+    /// once per batch: later calls with the same key return the same handle,
+    /// so every equation of every ballot in the batch adds its coefficient of
+    /// `K` to one term (`spec/crypto.md` §5.3).
+    pub fn register_public_key(&mut self, pk: &PublicKey) -> SharedBase {
+        let key = pk.to_bytes();
+        if let Some((_, h)) = self.keys.iter().find(|(k, _)| *k == key) {
+            return *h;
+        }
+        let h = self.register(*pk.point());
+        self.keys.push((key, h));
+        h
+    }
+
+    /// Number of terms the final multiscalar multiplication will have.
+    pub fn terms(&self) -> usize {
+        self.points.len() + self.shared.len() + 2
+    }
+
+    fn push_weighted<I>(&mut self, w: Scalar, terms: I)
+    where
+        I: IntoIterator<Item = (Scalar, Base)>,
+    {
         for (c, base) in terms {
             let wc = w * c;
             match base {

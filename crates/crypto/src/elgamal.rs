@@ -15,7 +15,7 @@ use curve25519_dalek::traits::{Identity, IsIdentity};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::encoding::Reader;
+use crate::encoding::{EncodedPoint, Reader};
 use crate::error::DecodeError;
 use crate::generators::G_table;
 
@@ -247,6 +247,90 @@ impl Ciphertext {
         let beta = r.point()?;
         r.finish()?;
         Ok(Self { alpha, beta })
+    }
+}
+
+/// A ciphertext together with its 64-byte encoding `α ‖ β`
+/// (`spec/crypto.md` §2.3).
+///
+/// Proof transcripts absorb ciphertexts by their exact bytes; keeping the
+/// bytes avoids compressing the points again (`spec/crypto.md` §5.4). The
+/// fields are private and always agree.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct EncodedCiphertext {
+    alpha: EncodedPoint,
+    beta: EncodedPoint,
+}
+
+impl fmt::Debug for EncodedCiphertext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "EncodedCiphertext({}, {})",
+            hex32(self.alpha.as_bytes()),
+            hex32(self.beta.as_bytes())
+        )
+    }
+}
+
+impl EncodedCiphertext {
+    /// Wraps a ciphertext, computing its encoding (two compressions).
+    pub fn new(ct: &Ciphertext) -> Self {
+        Self {
+            alpha: EncodedPoint::new(ct.alpha),
+            beta: EncodedPoint::new(ct.beta),
+        }
+    }
+
+    /// Builds from already encoded components.
+    pub fn from_parts(alpha: EncodedPoint, beta: EncodedPoint) -> Self {
+        Self { alpha, beta }
+    }
+
+    /// Canonical decoding of a ballot ciphertext: both points canonical,
+    /// `α` not the identity (`spec/crypto.md` §2.3).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() != Ciphertext::LEN {
+            return Err(DecodeError::WrongLength {
+                what: "ciphertext",
+                expected: Ciphertext::LEN,
+                got: bytes.len(),
+            });
+        }
+        let mut r = Reader::new(bytes, "ciphertext");
+        let alpha = r.encoded_point()?;
+        if alpha.is_identity() {
+            return Err(DecodeError::IdentityPoint { what: "ciphertext" });
+        }
+        let beta = r.encoded_point()?;
+        r.finish()?;
+        Ok(Self { alpha, beta })
+    }
+
+    /// The ciphertext.
+    pub fn ciphertext(&self) -> Ciphertext {
+        Ciphertext {
+            alpha: *self.alpha.point(),
+            beta: *self.beta.point(),
+        }
+    }
+
+    /// `α` with its encoding.
+    pub fn alpha(&self) -> &EncodedPoint {
+        &self.alpha
+    }
+
+    /// `β` with its encoding.
+    pub fn beta(&self) -> &EncodedPoint {
+        &self.beta
+    }
+
+    /// `α ‖ β`.
+    pub fn to_bytes(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(self.alpha.as_bytes());
+        out[32..].copy_from_slice(self.beta.as_bytes());
+        out
     }
 }
 

@@ -121,6 +121,18 @@ impl<'a> Reader<'a> {
         decode_nonidentity_point(b, self.what)
     }
 
+    /// Reads a canonical point (identity allowed) and keeps its encoding.
+    pub fn encoded_point(&mut self) -> Result<EncodedPoint, DecodeError> {
+        let b = self.take(ELEMENT_LEN, 0)?;
+        EncodedPoint::decode(b, self.what)
+    }
+
+    /// Reads one byte.
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        let b = self.take(1, 0)?;
+        Ok(b[0])
+    }
+
     /// Reads a big-endian u32.
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         let b = self.take(4, 0)?;
@@ -150,5 +162,134 @@ impl<'a> Reader<'a> {
                 got: self.total,
             })
         }
+    }
+}
+
+/// A ristretto255 point together with its canonical 32-byte encoding.
+///
+/// Proofs keep the bytes they were decoded from (or that were computed once,
+/// in a batch, when they were made) so that transcripts absorb them without
+/// compressing the point again: a compression costs about as much as a
+/// decompression (`spec/crypto.md` §5.4). The two fields are private and
+/// always agree.
+#[derive(Clone, Copy)]
+pub struct EncodedPoint {
+    point: RistrettoPoint,
+    compressed: CompressedRistretto,
+}
+
+impl PartialEq for EncodedPoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.compressed == other.compressed
+    }
+}
+impl Eq for EncodedPoint {}
+
+impl core::fmt::Debug for EncodedPoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "EncodedPoint({})",
+            crate::elgamal::hex32(self.compressed.as_bytes())
+        )
+    }
+}
+
+impl EncodedPoint {
+    /// Wraps a point, computing its encoding (one compression).
+    pub fn new(point: RistrettoPoint) -> Self {
+        Self {
+            point,
+            compressed: point.compress(),
+        }
+    }
+
+    /// Canonical decoding, identity allowed (`spec/crypto.md` §2.2).
+    pub fn decode(bytes: &[u8], what: &'static str) -> Result<Self, DecodeError> {
+        let arr = array32(bytes, what)?;
+        let compressed = CompressedRistretto(arr);
+        let point = compressed
+            .decompress()
+            .ok_or(DecodeError::InvalidPoint { what })?;
+        Ok(Self { point, compressed })
+    }
+
+    /// Encodes `2·hᵢ` for every `hᵢ` with a single field inversion
+    /// (`RistrettoPoint::double_and_compress_batch`). Provers compute their
+    /// points *halved* (multiplying each scalar by ½) and encode them here,
+    /// which is much cheaper than compressing points one at a time.
+    pub fn batch_from_halves(halves: &[RistrettoPoint]) -> Vec<Self> {
+        let compressed = RistrettoPoint::double_and_compress_batch(halves);
+        halves
+            .iter()
+            .zip(compressed)
+            .map(|(h, compressed)| Self {
+                point: h + h,
+                compressed,
+            })
+            .collect()
+    }
+
+    /// The point.
+    pub fn point(&self) -> &RistrettoPoint {
+        &self.point
+    }
+
+    /// The canonical encoding.
+    pub fn compressed(&self) -> &CompressedRistretto {
+        &self.compressed
+    }
+
+    /// The canonical encoding as bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.compressed.as_bytes()
+    }
+
+    /// Whether this is the identity (whose encoding is 32 zero bytes).
+    pub fn is_identity(&self) -> bool {
+        self.compressed.as_bytes() == &[0u8; 32]
+    }
+}
+
+/// `½ mod ℓ`, the scalar that halves a point (used with
+/// [`EncodedPoint::batch_from_halves`]).
+pub fn half() -> Scalar {
+    static HALF: std::sync::OnceLock<Scalar> = std::sync::OnceLock::new();
+    *HALF.get_or_init(|| Scalar::from(2u8).invert())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT as G;
+
+    #[test]
+    fn batch_from_halves_matches_compress() {
+        let halves: Vec<RistrettoPoint> = (0u64..9).map(|i| G * Scalar::from(i * 7 + 1)).collect();
+        let enc = EncodedPoint::batch_from_halves(&halves);
+        for (h, e) in halves.iter().zip(&enc) {
+            assert_eq!(e.compressed(), &(h + h).compress());
+            assert_eq!(e.point(), &(h + h));
+            assert_eq!(EncodedPoint::decode(e.as_bytes(), "t").unwrap(), *e);
+        }
+        assert_eq!(G * (Scalar::from(6u8) * half()), G * Scalar::from(3u8));
+        assert!(EncodedPoint::new(RistrettoPoint::default()).is_identity());
+        assert!(!enc[0].is_identity());
+    }
+
+    #[test]
+    fn decode_rejects_malformed() {
+        assert!(matches!(
+            EncodedPoint::decode(&[0u8; 31], "t"),
+            Err(DecodeError::WrongLength { .. })
+        ));
+        assert!(matches!(
+            EncodedPoint::decode(&[0xffu8; 32], "t"),
+            Err(DecodeError::InvalidPoint { .. })
+        ));
+        assert!(matches!(
+            decode_scalar(&[0xffu8; 32], "t"),
+            Err(DecodeError::NonCanonicalScalar { .. })
+        ));
     }
 }

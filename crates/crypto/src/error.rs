@@ -61,6 +61,16 @@ pub enum ProofError {
         /// Which proof failed.
         proof: &'static str,
     },
+    /// A small-range proof was asked for a range larger than this crate's
+    /// disjunctive proofs support (`spec/crypto.md` §6.3); larger ranges use
+    /// bulletproofs (`spec/range-proofs.md`).
+    #[error("range [0, {got}] too large: at most [0, {max}] is supported")]
+    RangeTooLarge {
+        /// The largest supported upper bound.
+        max: u64,
+        /// The upper bound asked for.
+        got: u64,
+    },
     /// A batch did not verify; at least one of its members is invalid.
     #[error("batch verification failed")]
     BatchFailed,

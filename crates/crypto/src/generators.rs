@@ -22,7 +22,7 @@ use sha2::{Digest, Sha512};
 pub const GENERATOR_DST: &[u8] = b"tallyboard/v1/generator:";
 
 /// Label of `H`, the blinding generator of the Pedersen commitments that
-/// bulletproofs range proofs are made on (`spec/crypto.md` §3, §6.5).
+/// bulletproofs range proofs are made on (`spec/crypto.md` §3.2; `spec/range-proofs.md`).
 pub const LABEL_PEDERSEN_H: &[u8] = b"pedersen-blinding";
 
 /// Derives the generator for `label` (`spec/crypto.md` §3).

@@ -15,8 +15,10 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, missing_docs)]
 #![allow(non_snake_case)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod batch;
+pub mod contest;
 pub mod dlog;
 pub mod elgamal;
 pub mod encoding;

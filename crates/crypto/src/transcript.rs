@@ -58,6 +58,37 @@ pub mod labels {
     pub const CONTEXT_VALUE: &[u8] = b"context-value";
     /// Label of the challenge.
     pub const CHALLENGE: &[u8] = b"challenge";
+
+    /// Context item: an option's index within a contest, 8 bytes big-endian
+    /// (`spec/crypto.md` §8.3).
+    pub const CTX_OPTION: &[u8] = b"option";
+
+    /// Statement message: the base point `G` (CDS and sum proofs).
+    pub const MSG_G: &[u8] = b"G";
+    /// Statement message: the election key `K`.
+    pub const MSG_K: &[u8] = b"K";
+    /// Statement message: the upper bound `R` of a CDS range `[0, R]` (u64).
+    pub const MSG_RANGE: &[u8] = b"R";
+    /// Statement message: a ciphertext's `α`.
+    pub const MSG_ALPHA: &[u8] = b"alpha";
+    /// Statement message: a ciphertext's `β`.
+    pub const MSG_BETA: &[u8] = b"beta";
+    /// Statement message: the number of ciphertexts of a sum proof (u64).
+    pub const MSG_COUNT: &[u8] = b"n";
+    /// Statement message: the exact sum `L` (u64).
+    pub const MSG_SUM: &[u8] = b"L";
+    /// Statement message: the lower bound of a sum range (u64).
+    pub const MSG_MIN: &[u8] = b"min";
+    /// Statement message: the upper bound of a sum range (u64).
+    pub const MSG_MAX: &[u8] = b"max";
+    /// Commitment message: a CDS branch's `a_j`.
+    pub const MSG_CDS_A: &[u8] = b"a";
+    /// Commitment message: a CDS branch's `b_j`.
+    pub const MSG_CDS_B: &[u8] = b"b";
+    /// Commitment message: the exact-sum proof's `A₁`.
+    pub const MSG_A1: &[u8] = b"A1";
+    /// Commitment message: the exact-sum proof's `A₂`.
+    pub const MSG_A2: &[u8] = b"A2";
 }
 
 /// Where a proof belongs: the election and an ordered list of labelled items

@@ -146,9 +146,7 @@ pub fn payload_name(p: &v1::entry_body::Payload) -> &'static str {
     match p {
         P::Manifest(_) => "manifest",
         P::PhaseChange(_) => "phase_change",
-        P::DkgCommitment(_) => "dkg_commitment",
-        P::DkgReveal(_) => "dkg_reveal",
-        P::DkgComplaint(_) => "dkg_complaint",
+        P::Dkg(_) => "dkg",
         P::ElectionKey(_) => "election_key",
         P::Issuance(_) => "issuance",
         P::Ballot(_) => "ballot",

@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, missing_docs)]
 
+pub mod ballot;
+pub mod credential;
 pub mod entry;
 pub mod error;
 pub mod manifest;

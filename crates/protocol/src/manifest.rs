@@ -11,6 +11,8 @@ use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 use tallyboard_proto::v1;
 
+use crate::ballot::ContestSpec;
+use crate::credential::{parse_issuer_key, IssuerPublicKey};
 use crate::entry::{parse_verifying_key, Digest32};
 use crate::error::{invalid, RuleError};
 use crate::rules;
@@ -97,6 +99,10 @@ pub struct ElectionManifest {
     pub revote_policy: v1::RevotePolicy,
     /// Whether this election is a caucus.
     pub is_caucus: bool,
+    /// Parsed issuer RSA keys, by district position.
+    pub issuer_keys: Vec<IssuerPublicKey>,
+    /// How each contest's ballots are proven valid, by contest position.
+    pub specs: Vec<ContestSpec>,
 }
 
 impl ElectionManifest {
@@ -205,7 +211,6 @@ pub fn validate_manifest(
     }
     let mut trustee_keys = Vec::with_capacity(n);
     let mut seen_sign = HashSet::new();
-    let mut seen_enc = HashSet::new();
     for (pos, t) in ts.trustees.iter().enumerate() {
         if t.index as usize != pos + 1 {
             return Err(bad(format!(
@@ -222,17 +227,6 @@ pub fn validate_manifest(
                 t.index
             )));
         }
-        tallyboard_crypto::encoding::decode_nonidentity_point(
-            &t.encryption_key,
-            "trustee encryption_key",
-        )
-        .map_err(|e| bad(format!("trustee {}: {e}", t.index)))?;
-        if !seen_enc.insert(t.encryption_key.clone()) {
-            return Err(bad(format!(
-                "trustees: trustee {} reuses an encryption key",
-                t.index
-            )));
-        }
         trustee_keys.push(k);
     }
 
@@ -245,6 +239,7 @@ pub fn validate_manifest(
         )));
     }
     let mut districts = HashMap::new();
+    let mut issuer_keys = Vec::with_capacity(m.districts.len());
     for (pos, d) in m.districts.iter().enumerate() {
         check_id(&d.id, "district id")?;
         check_title(&d.name, "district name")?;
@@ -261,6 +256,9 @@ pub fn validate_manifest(
                 d.id, d.sde_weight
             )));
         }
+        let key = parse_issuer_key(&d.issuer_rsa_key)
+            .map_err(|e| bad(format!("district {}: issuer_rsa_key: {e}", d.id)))?;
+        issuer_keys.push(key);
         if districts.insert(d.id.clone(), pos).is_some() {
             return Err(bad(format!("districts: duplicate id {}", d.id)));
         }
@@ -276,6 +274,7 @@ pub fn validate_manifest(
     }
     let mut contests = HashMap::new();
     let mut rules_out = Vec::with_capacity(m.contests.len());
+    let mut specs = Vec::with_capacity(m.contests.len());
     for (pos, c) in m.contests.iter().enumerate() {
         check_id(&c.id, "contest id")?;
         check_title(&c.title, "contest title")?;
@@ -339,6 +338,9 @@ pub fn validate_manifest(
         if contests.insert(c.id.clone(), pos).is_some() {
             return Err(bad(format!("contests: duplicate id {}", c.id)));
         }
+        let spec =
+            ContestSpec::from_rule(rule, k).map_err(|e| bad(format!("contest {}: {e}", c.id)))?;
+        specs.push(spec);
         rules_out.push(rule);
     }
 
@@ -397,6 +399,8 @@ pub fn validate_manifest(
         rules: rules_out,
         revote_policy,
         is_caucus,
+        issuer_keys,
+        specs,
     })
 }
 

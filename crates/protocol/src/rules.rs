@@ -38,3 +38,27 @@ pub const ISSUANCE_UNIQUE: &str = "R5.2 issuance-unique";
 
 /// A payload type that this version of the rules does not accept yet.
 pub const PAYLOAD_SUPPORTED: &str = "R9.1 payload-supported";
+
+/// A ballot's credential is not validly issued for its district.
+pub const BALLOT_CREDENTIAL: &str = "R6.1 ballot-credential";
+/// A ballot's contests do not match its district's contests.
+pub const BALLOT_CONTESTS: &str = "R6.2 ballot-contests";
+/// A ballot's ciphertexts or proofs do not verify.
+pub const BALLOT_PROOFS: &str = "R6.3 ballot-proofs";
+/// More credentials voted in a district than were issued there.
+pub const BALLOT_ISSUED: &str = "R6.4 ballot-issued";
+
+/// A challenged ballot's reveal does not re-encrypt to its ciphertexts.
+pub const CHALLENGE_REVEAL: &str = "R7.1 challenge-reveal";
+
+/// A key-ceremony message is malformed, from the wrong trustee, or out of order.
+pub const DKG_MESSAGE: &str = "R8.1 dkg-message";
+/// The posted election key is not the one the ceremony produced.
+pub const ELECTION_KEY: &str = "R8.2 election-key";
+
+/// An encrypted tally is not the aggregate of the counted ballots.
+pub const TALLY_AGGREGATE: &str = "R10.1 tally-aggregate";
+/// A partial decryption is invalid.
+pub const PARTIAL_VALID: &str = "R10.2 partial-valid";
+/// A result does not follow from the partial decryptions.
+pub const RESULT_VALID: &str = "R10.3 result-valid";

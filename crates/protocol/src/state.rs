@@ -1,25 +1,28 @@
-//! The election record as a state machine (`spec/record.md` §3–§5).
+//! The election record as a state machine (`spec/record.md` §3–§5, §7–§10).
 //!
 //! [`RecordState`] is built by applying entries in log order. The board uses
 //! it to admit entries (so an invalid entry never reaches the log); the
 //! verifier replays the whole record through it. Validation is split in two:
 //!
 //! * [`RecordState::precheck`] (`&self`): decoding, signatures, proofs — the
-//!   expensive, stateless-given-the-manifest part, safe to run concurrently;
+//!   expensive part, which depends only on things that never change once set
+//!   (the manifest, the election key), so it is safe to run concurrently;
 //! * [`RecordState::apply`] (`&mut self`): the cheap stateful rules (phase
-//!   order, replays, uniqueness), run by the single sequencer. On error the
-//!   state is unchanged.
-//!
-//! Everything `precheck` relies on is immutable once set (the manifest is
-//! entry 0 and never changes), so a precheck result stays valid until apply.
+//!   order, replays, uniqueness, revotes, aggregates), run by the single
+//!   sequencer. On error the state is unchanged.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
+use tallyboard_crypto::elgamal::{Ciphertext, PublicKey};
 use tallyboard_proto::v1;
+use tallyboard_threshold::{
+    DkgMessage, DkgParams, DkgRecord, PartialDecryption, ThresholdPublicKey,
+};
 use v1::entry_body::Payload;
 
+use crate::ballot::{check_ballot, check_reveal, CheckedBallot};
 use crate::entry::{decode_entry, payload_name, DecodedEntry, Digest32};
 use crate::error::{denied, exists, invalid, precondition, RuleError, RuleErrorKind};
 use crate::manifest::{validate_manifest, ElectionManifest};
@@ -75,11 +78,22 @@ impl ElectionPhase {
     }
 }
 
+/// What precheck learned that apply needs.
+#[derive(Debug, Clone)]
+enum Extra {
+    None,
+    Manifest(Arc<ElectionManifest>),
+    Ballot(CheckedBallot),
+    Challenged(CheckedBallot),
+    Dkg(Box<DkgMessage>),
+    Partial(Box<PartialDecryption>),
+}
+
 /// An entry that passed [`RecordState::precheck`].
 #[derive(Debug, Clone)]
 pub struct Prechecked {
     entry: DecodedEntry,
-    manifest: Option<Arc<ElectionManifest>>,
+    extra: Extra,
 }
 
 impl Prechecked {
@@ -93,6 +107,60 @@ impl Prechecked {
     }
 }
 
+/// The ballot that counts for one credential in one round.
+#[derive(Debug, Clone)]
+pub struct CountedBallot {
+    /// Log index of the ballot entry.
+    pub index: u64,
+    /// The checked ballot (district, contests' ciphertexts).
+    pub ballot: CheckedBallot,
+}
+
+/// What the record knows about one credential.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialRecord {
+    /// District position (set by the first ballot).
+    pub district: usize,
+    /// Ballots cast by this credential, per round.
+    pub cast: [u32; 2],
+    /// The ballot that counts, per round.
+    pub counted: [Option<CountedBallot>; 2],
+    /// Challenged ballots posted by this credential.
+    pub challenged: u32,
+}
+
+/// An encrypted tally on the record and what followed it.
+#[derive(Debug, Clone)]
+pub struct TallyRecord {
+    /// Log index of the tally entry.
+    pub index: u64,
+    /// Caucus round.
+    pub round: u32,
+    /// The aggregates, in entry order: (contest position, district position or None, ciphertexts).
+    pub contests: Vec<(usize, Option<usize>, Vec<Ciphertext>)>,
+    /// Ballots counted.
+    pub ballots_counted: u64,
+    /// Valid partial decryptions by trustee.
+    pub partials: BTreeMap<u8, PartialDecryption>,
+    /// Log index of the result entry, once posted.
+    pub result: Option<u64>,
+    /// The decrypted counts, once posted (same order as `contests`).
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl TallyRecord {
+    /// Every ciphertext of the tally, flattened in order (what partial
+    /// decryptions cover).
+    pub fn flat_ciphertexts(&self) -> Vec<Ciphertext> {
+        self.contests
+            .iter()
+            .flat_map(|(_, _, c)| c.iter().copied())
+            .collect()
+    }
+}
+
+type AggKey = (u32, usize, usize); // (round, contest position, district position)
+
 /// What the record says so far.
 #[derive(Debug, Clone)]
 pub struct RecordState {
@@ -104,9 +172,16 @@ pub struct RecordState {
     bodies: HashSet<Digest32>,
     issued_voters: HashSet<Vec<u8>>,
     issued_per_district: HashMap<String, u64>,
-    election_key_posted: bool,
-    result_posted: bool,
+    used_per_district: HashMap<usize, u64>,
     notices: u64,
+    dkg: Option<DkgRecord>,
+    threshold_key: Option<ThresholdPublicKey>,
+    election_key: Option<PublicKey>,
+    credentials: HashMap<[u8; 32], CredentialRecord>,
+    aggregates: HashMap<AggKey, Vec<Ciphertext>>,
+    ballots_cast: u64,
+    challenged: u64,
+    tallies: Vec<TallyRecord>,
 }
 
 impl RecordState {
@@ -130,9 +205,16 @@ impl RecordState {
             bodies: HashSet::new(),
             issued_voters: HashSet::new(),
             issued_per_district: HashMap::new(),
-            election_key_posted: false,
-            result_posted: false,
+            used_per_district: HashMap::new(),
             notices: 0,
+            dkg: None,
+            threshold_key: None,
+            election_key: None,
+            credentials: HashMap::new(),
+            aggregates: HashMap::new(),
+            ballots_cast: 0,
+            challenged: 0,
+            tallies: Vec::new(),
         }
     }
 
@@ -140,40 +222,116 @@ impl RecordState {
     pub fn len(&self) -> u64 {
         self.len
     }
-
     /// Whether no entry was applied.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
     /// The validated manifest, once posted.
     pub fn manifest(&self) -> Option<&Arc<ElectionManifest>> {
         self.manifest.as_ref()
     }
-
     /// The current phase.
     pub fn phase(&self) -> ElectionPhase {
         self.phase
     }
-
     /// Each phase change with the log index that made it.
     pub fn phase_changes(&self) -> &[(ElectionPhase, u64)] {
         &self.phase_changes
     }
-
     /// Credentials issued per district so far.
     pub fn issued_per_district(&self) -> &HashMap<String, u64> {
         &self.issued_per_district
     }
-
+    /// Distinct credentials that cast a ballot, per district position.
+    pub fn used_per_district(&self) -> &HashMap<usize, u64> {
+        &self.used_per_district
+    }
     /// Administrator notices so far.
     pub fn notices(&self) -> u64 {
         self.notices
     }
+    /// The key-ceremony messages so far.
+    pub fn dkg(&self) -> Option<&DkgRecord> {
+        self.dkg.as_ref()
+    }
+    /// The election's threshold key, once posted.
+    pub fn threshold_key(&self) -> Option<&ThresholdPublicKey> {
+        self.threshold_key.as_ref()
+    }
+    /// The joint election key, once posted.
+    pub fn election_key(&self) -> Option<&PublicKey> {
+        self.election_key.as_ref()
+    }
+    /// Every credential that cast or challenged a ballot.
+    pub fn credentials(&self) -> &HashMap<[u8; 32], CredentialRecord> {
+        &self.credentials
+    }
+    /// Ballots cast (all rounds, revotes included).
+    pub fn ballots_cast(&self) -> u64 {
+        self.ballots_cast
+    }
+    /// Challenged ballots posted.
+    pub fn challenged(&self) -> u64 {
+        self.challenged
+    }
+    /// Encrypted tallies on the record.
+    pub fn tallies(&self) -> &[TallyRecord] {
+        &self.tallies
+    }
+
+    /// Credentials whose ballot counts in `round`.
+    pub fn counted_in_round(&self, round: u32) -> u64 {
+        let r = round as usize;
+        self.credentials
+            .values()
+            .filter(|c| c.counted.get(r).is_some_and(Option::is_some))
+            .count() as u64
+    }
+
+    /// The aggregates the next tally of `round` must post, in the order of
+    /// `spec/record.md` §10.1: for each contest in manifest order, one total
+    /// over all districts (an ordinary election) or one per district in
+    /// manifest order where the contest appears (a caucus).
+    pub fn expected_tally(&self, round: u32) -> Vec<(usize, Option<usize>, Vec<Ciphertext>)> {
+        let Some(m) = &self.manifest else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (cpos, c) in m.raw.contests.iter().enumerate() {
+            let n = m.specs[cpos].options();
+            let districts: Vec<usize> = m
+                .raw
+                .districts
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| c.districts.is_empty() || c.districts.contains(&d.id))
+                .map(|(i, _)| i)
+                .collect();
+            let get = |d: usize| {
+                self.aggregates
+                    .get(&(round, cpos, d))
+                    .cloned()
+                    .unwrap_or_else(|| vec![Ciphertext::zero(); n])
+            };
+            if m.is_caucus {
+                for d in districts {
+                    out.push((cpos, Some(d), get(d)));
+                }
+            } else {
+                let mut total = vec![Ciphertext::zero(); n];
+                for d in districts {
+                    for (t, x) in total.iter_mut().zip(get(d)) {
+                        *t += x;
+                    }
+                }
+                out.push((cpos, None, total));
+            }
+        }
+        out
+    }
 
     /// Decodes and validates `bytes` against the record so far without
-    /// changing it (rules R1.1–R1.4, R1.6, R2.x, and each payload's
-    /// stateless rules).
+    /// changing it.
     pub fn precheck(&self, bytes: &[u8]) -> Result<Prechecked, RuleError> {
         let entry = decode_entry(bytes)?;
         let payload = entry
@@ -211,7 +369,7 @@ impl RecordState {
                 }
                 Ok(Prechecked {
                     entry,
-                    manifest: Some(Arc::new(manifest)),
+                    extra: Extra::Manifest(Arc::new(manifest)),
                 })
             }
             (None, p) => Err(precondition(
@@ -234,13 +392,19 @@ impl RecordState {
                         "election_id or election_fingerprint does not match the manifest",
                     ));
                 }
-                self.precheck_payload(manifest, &entry, p)?;
-                Ok(Prechecked {
-                    entry,
-                    manifest: None,
-                })
+                let extra = self.precheck_payload(manifest, &entry, p)?;
+                Ok(Prechecked { entry, extra })
             }
         }
+    }
+
+    fn require_key(&self) -> Result<&PublicKey, RuleError> {
+        self.election_key.as_ref().ok_or_else(|| {
+            precondition(
+                rules::PHASE_PREREQUISITE,
+                "the election key is not on the record yet",
+            )
+        })
     }
 
     fn precheck_payload(
@@ -248,7 +412,7 @@ impl RecordState {
         m: &ElectionManifest,
         e: &DecodedEntry,
         p: &Payload,
-    ) -> Result<(), RuleError> {
+    ) -> Result<Extra, RuleError> {
         let admin_only = |what: &str| {
             if e.author == m.admin_key {
                 Ok(())
@@ -266,16 +430,17 @@ impl RecordState {
             )),
             Payload::PhaseChange(pc) => {
                 admin_only("a phase change")?;
-                let phase = v1::Phase::try_from(pc.phase)
+                if v1::Phase::try_from(pc.phase)
                     .ok()
-                    .and_then(ElectionPhase::from_proto);
-                if phase.is_none() {
+                    .and_then(ElectionPhase::from_proto)
+                    .is_none()
+                {
                     return Err(invalid(
                         rules::PHASE_ORDER,
                         format!("unknown phase {}", pc.phase),
                     ));
                 }
-                Ok(())
+                Ok(Extra::None)
             }
             Payload::Notice(n) => {
                 admin_only("a notice")?;
@@ -288,7 +453,7 @@ impl RecordState {
                         ),
                     ));
                 }
-                Ok(())
+                Ok(Extra::None)
             }
             Payload::Issuance(i) => {
                 if e.author != m.issuer_signing_key {
@@ -309,7 +474,73 @@ impl RecordState {
                         format!("unknown district {:?}", i.district),
                     ));
                 }
-                Ok(())
+                Ok(Extra::None)
+            }
+            Payload::Dkg(d) => {
+                let sender = m.trustee_index(&e.author).ok_or_else(|| {
+                    denied(
+                        rules::ENTRY_AUTHOR,
+                        "key-ceremony messages must be signed by a trustee",
+                    )
+                })?;
+                let msg = DkgMessage::from_bytes(&d.message).map_err(|err| {
+                    invalid(rules::DKG_MESSAGE, format!("undecodable message: {err}"))
+                })?;
+                if u32::from(msg.sender()) != sender {
+                    return Err(denied(
+                        rules::DKG_MESSAGE,
+                        format!(
+                            "message names trustee {} but is signed by trustee {sender}",
+                            msg.sender()
+                        ),
+                    ));
+                }
+                Ok(Extra::Dkg(Box::new(msg)))
+            }
+            Payload::ElectionKey(_) => {
+                admin_only("the election key")?;
+                Ok(Extra::None)
+            }
+            Payload::Ballot(b) => {
+                let pk = self.require_key()?;
+                Ok(Extra::Ballot(check_ballot(m, pk, &e.author, b)?))
+            }
+            Payload::ChallengedBallot(c) => {
+                let pk = self.require_key()?;
+                let b = c.ballot.as_ref().ok_or_else(|| {
+                    invalid(
+                        rules::CHALLENGE_REVEAL,
+                        "challenged ballot without its ballot",
+                    )
+                })?;
+                let checked = check_ballot(m, pk, &e.author, b)?;
+                check_reveal(m, pk, &checked, &c.reveals)?;
+                Ok(Extra::Challenged(checked))
+            }
+            Payload::EncryptedTally(_) | Payload::Result(_) => {
+                admin_only("tallies and results")?;
+                Ok(Extra::None)
+            }
+            Payload::PartialDecryption(pd) => {
+                let trustee = m.trustee_index(&e.author).ok_or_else(|| {
+                    denied(
+                        rules::ENTRY_AUTHOR,
+                        "partial decryptions must be signed by a trustee",
+                    )
+                })?;
+                let partial = PartialDecryption::from_bytes(&pd.partial).map_err(|err| {
+                    invalid(
+                        rules::PARTIAL_VALID,
+                        format!("undecodable partial decryption: {err}"),
+                    )
+                })?;
+                if u32::from(partial.trustee()) != trustee || pd.trustee != trustee {
+                    return Err(denied(
+                        rules::PARTIAL_VALID,
+                        "the partial decryption names another trustee",
+                    ));
+                }
+                Ok(Extra::Partial(Box::new(partial)))
             }
             other => Err(RuleError::new(
                 RuleErrorKind::FailedPrecondition,
@@ -323,8 +554,7 @@ impl RecordState {
     }
 
     /// Applies a prechecked entry as entry number [`Self::len`]: checks the
-    /// stateful rules (R1.5, R2.1, R3.x, uniqueness) and updates the state.
-    /// On error nothing changes.
+    /// stateful rules and updates the state. On error nothing changes.
     pub fn apply(&mut self, p: Prechecked) -> Result<(), RuleError> {
         if self.bodies.contains(&p.entry.body_hash) {
             return Err(exists(
@@ -337,21 +567,31 @@ impl RecordState {
             .entry
             .payload()
             .ok_or_else(|| invalid(rules::ENTRY_DECODE, "entry body has no payload"))?;
-        match payload {
-            Payload::Manifest(_) => {
-                let manifest = match (&self.manifest, p.manifest.clone()) {
-                    (None, Some(m)) if self.len == 0 => m,
-                    _ => {
-                        return Err(exists(
-                            rules::MANIFEST_FIRST,
-                            "the record already has a manifest",
-                        ))
-                    }
-                };
-                self.manifest = Some(manifest);
+        match (payload, &p.extra) {
+            (Payload::Manifest(_), Extra::Manifest(m)) => {
+                if self.manifest.is_some() || self.len != 0 {
+                    return Err(exists(
+                        rules::MANIFEST_FIRST,
+                        "the record already has a manifest",
+                    ));
+                }
+                let t = u8::try_from(m.threshold)
+                    .map_err(|_| invalid(rules::MANIFEST_VALID, "threshold"))?;
+                let n = u8::try_from(m.trustee_keys.len())
+                    .map_err(|_| invalid(rules::MANIFEST_VALID, "trustees"))?;
+                let params = DkgParams::new(m.fingerprint, t, n)
+                    .map_err(|e| invalid(rules::MANIFEST_VALID, format!("trustees: {e}")))?;
+                self.dkg = Some(DkgRecord::new(params));
+                self.manifest = Some(m.clone());
                 self.phase = ElectionPhase::Setup;
             }
-            Payload::PhaseChange(pc) => {
+            (Payload::Manifest(_), _) => {
+                return Err(exists(
+                    rules::MANIFEST_FIRST,
+                    "the record already has a manifest",
+                ));
+            }
+            (Payload::PhaseChange(pc), _) => {
                 let next = v1::Phase::try_from(pc.phase)
                     .ok()
                     .and_then(ElectionPhase::from_proto)
@@ -362,21 +602,20 @@ impl RecordState {
                 self.phase = next;
                 self.phase_changes.push((next, index));
             }
-            Payload::Notice(_) => {
+            (Payload::Notice(_), _) => {
                 self.require_manifest()?;
                 self.notices += 1;
             }
-            Payload::Issuance(i) => {
+            (Payload::Issuance(i), _) => {
                 self.require_manifest()?;
-                if !matches!(
-                    self.phase,
-                    ElectionPhase::Setup | ElectionPhase::KeyCeremony | ElectionPhase::VotingOpen
-                ) {
-                    return Err(precondition(
-                        rules::PHASE_ALLOWS,
-                        format!("credentials may not be issued in phase {:?}", self.phase),
-                    ));
-                }
+                self.require_phase(
+                    &[
+                        ElectionPhase::Setup,
+                        ElectionPhase::KeyCeremony,
+                        ElectionPhase::VotingOpen,
+                    ],
+                    "credentials may be issued",
+                )?;
                 if self.issued_voters.contains(&i.voter_id_hash) {
                     return Err(exists(
                         rules::ISSUANCE_UNIQUE,
@@ -389,7 +628,28 @@ impl RecordState {
                     .entry(i.district.clone())
                     .or_insert(0) += 1;
             }
-            other => {
+            (Payload::Dkg(_), Extra::Dkg(msg)) => self.apply_dkg(msg)?,
+            (Payload::ElectionKey(k), _) => self.apply_election_key(k)?,
+            (Payload::Ballot(_), Extra::Ballot(b)) => self.apply_ballot(&p.entry, b, index)?,
+            (Payload::ChallengedBallot(_), Extra::Challenged(b)) => {
+                let round_phase = if b.round == 0 {
+                    ElectionPhase::VotingOpen
+                } else {
+                    ElectionPhase::RealignmentOpen
+                };
+                self.require_phase(&[round_phase], "ballots may be challenged")?;
+                let key = p.entry.author.to_bytes();
+                let rec = self.credentials.entry(key).or_default();
+                rec.district = b.district;
+                rec.challenged += 1;
+                self.challenged += 1;
+            }
+            (Payload::EncryptedTally(t), _) => self.apply_tally(t, index)?,
+            (Payload::PartialDecryption(pd), Extra::Partial(partial)) => {
+                self.apply_partial(pd, partial)?
+            }
+            (Payload::Result(r), _) => self.apply_result(r, index)?,
+            (other, _) => {
                 return Err(precondition(
                     rules::PAYLOAD_SUPPORTED,
                     format!(
@@ -419,6 +679,406 @@ impl RecordState {
         })
     }
 
+    fn require_phase(&self, allowed: &[ElectionPhase], what: &str) -> Result<(), RuleError> {
+        if allowed.contains(&self.phase) {
+            Ok(())
+        } else {
+            Err(precondition(
+                rules::PHASE_ALLOWS,
+                format!(
+                    "{what} only in phase {allowed:?}; the election is in phase {:?}",
+                    self.phase
+                ),
+            ))
+        }
+    }
+
+    fn apply_dkg(&mut self, msg: &DkgMessage) -> Result<(), RuleError> {
+        self.require_phase(
+            &[ElectionPhase::KeyCeremony],
+            "key-ceremony messages are accepted",
+        )?;
+        if self.threshold_key.is_some() {
+            return Err(precondition(
+                rules::DKG_MESSAGE,
+                "the key ceremony is over: the election key is on the record",
+            ));
+        }
+        let dkg = self
+            .dkg
+            .as_mut()
+            .ok_or_else(|| precondition(rules::MANIFEST_FIRST, "no manifest"))?;
+        let n = usize::from(dkg.params().trustees());
+        let sender = msg.sender();
+        match msg {
+            DkgMessage::KeyAnnouncement(_) => {}
+            DkgMessage::Commitment(_) => {
+                if !dkg.announcements().iter().any(|a| a.trustee() == sender) {
+                    return Err(precondition(
+                        rules::DKG_MESSAGE,
+                        "a trustee commits only after announcing its key",
+                    ));
+                }
+            }
+            DkgMessage::Reveal(_) => {
+                if dkg.announcements().len() < n || dkg.commitments().len() < n {
+                    return Err(precondition(
+                        rules::DKG_MESSAGE,
+                        "reveals are accepted only once every trustee has announced a key and committed (commit-then-reveal)",
+                    ));
+                }
+            }
+            DkgMessage::Complaint(c) => {
+                if !dkg.reveals().iter().any(|r| r.dealer() == c.dealer()) {
+                    return Err(precondition(
+                        rules::DKG_MESSAGE,
+                        "a complaint must follow the accused dealer's reveal",
+                    ));
+                }
+            }
+        }
+        let mut next = dkg.clone();
+        next.push(msg.clone())
+            .map_err(|e| invalid(rules::DKG_MESSAGE, format!("trustee {sender}: {e}")))?;
+        *dkg = next;
+        Ok(())
+    }
+
+    fn apply_election_key(&mut self, k: &v1::ElectionKey) -> Result<(), RuleError> {
+        self.require_phase(&[ElectionPhase::KeyCeremony], "the election key is posted")?;
+        if self.threshold_key.is_some() {
+            return Err(exists(
+                rules::ELECTION_KEY,
+                "the election key is already on the record",
+            ));
+        }
+        let dkg = self
+            .dkg
+            .as_ref()
+            .ok_or_else(|| precondition(rules::MANIFEST_FIRST, "no manifest"))?;
+        let outcome = tallyboard_threshold::evaluate(dkg).map_err(|e| {
+            precondition(
+                rules::ELECTION_KEY,
+                format!("the key ceremony has no outcome yet: {e}"),
+            )
+        })?;
+        let key = outcome.public_key;
+        let vks: Vec<Vec<u8>> = key
+            .verification_keys()
+            .iter()
+            .map(|v| v.compress().to_bytes().to_vec())
+            .collect();
+        let qualified: Vec<u32> = outcome
+            .qualification
+            .qualified
+            .iter()
+            .map(|&q| u32::from(q))
+            .collect();
+        if k.joint_key.as_slice() != key.joint_key().to_bytes()
+            || k.verification_keys != vks
+            || k.qualified != qualified
+        {
+            return Err(invalid(
+                rules::ELECTION_KEY,
+                "the posted joint key, verification keys or qualified set differ from the ceremony's outcome",
+            ));
+        }
+        self.election_key = Some(key.joint_key().clone());
+        self.threshold_key = Some(key);
+        Ok(())
+    }
+
+    fn apply_ballot(
+        &mut self,
+        e: &DecodedEntry,
+        b: &CheckedBallot,
+        index: u64,
+    ) -> Result<(), RuleError> {
+        let round_phase = if b.round == 0 {
+            ElectionPhase::VotingOpen
+        } else {
+            ElectionPhase::RealignmentOpen
+        };
+        self.require_phase(&[round_phase], "ballots of this round are accepted")?;
+        let m = self.require_manifest()?.clone();
+        let key = e.author.to_bytes();
+        let r = b.round as usize;
+        let existing = self.credentials.get(&key);
+        if let Some(rec) = existing {
+            if rec.cast.iter().sum::<u32>() > 0 && rec.district != b.district {
+                return Err(invalid(
+                    rules::BALLOT_CREDENTIAL,
+                    "this credential already voted in another district",
+                ));
+            }
+        }
+        let first_use = existing.is_none_or(|rec| rec.cast.iter().sum::<u32>() == 0);
+        if first_use {
+            let district_id = &m.raw.districts[b.district].id;
+            let issued = self
+                .issued_per_district
+                .get(district_id)
+                .copied()
+                .unwrap_or(0);
+            let used = self
+                .used_per_district
+                .get(&b.district)
+                .copied()
+                .unwrap_or(0);
+            if used + 1 > issued {
+                return Err(precondition(
+                    rules::BALLOT_ISSUED,
+                    format!("district {district_id}: {issued} credentials issued, this would be credential {}", used + 1),
+                ));
+            }
+        }
+        let replaces = match existing.and_then(|rec| rec.counted[r].as_ref()) {
+            None => true,
+            Some(_) => m.revote_policy != v1::RevotePolicy::FirstCounts,
+        };
+        // Commit.
+        if first_use {
+            *self.used_per_district.entry(b.district).or_insert(0) += 1;
+        }
+        let rec = self.credentials.entry(key).or_default();
+        rec.district = b.district;
+        rec.cast[r] += 1;
+        if replaces {
+            if let Some(old) = rec.counted[r].take() {
+                for (cpos, cts) in &old.ballot.contests {
+                    if let Some(agg) =
+                        self.aggregates
+                            .get_mut(&(b.round, *cpos, old.ballot.district))
+                    {
+                        for (a, c) in agg.iter_mut().zip(cts) {
+                            *a = *a - *c;
+                        }
+                    }
+                }
+            }
+            for (cpos, cts) in &b.contests {
+                let agg = self
+                    .aggregates
+                    .entry((b.round, *cpos, b.district))
+                    .or_insert_with(|| vec![Ciphertext::zero(); cts.len()]);
+                for (a, c) in agg.iter_mut().zip(cts) {
+                    *a += *c;
+                }
+            }
+            rec.counted[r] = Some(CountedBallot {
+                index,
+                ballot: b.clone(),
+            });
+        }
+        self.ballots_cast += 1;
+        Ok(())
+    }
+
+    fn apply_tally(&mut self, t: &v1::EncryptedTally, index: u64) -> Result<(), RuleError> {
+        let m = self.require_manifest()?.clone();
+        let phase = if t.round == 0 {
+            ElectionPhase::VotingClosed
+        } else {
+            ElectionPhase::RealignmentClosed
+        };
+        self.require_phase(&[phase], "the encrypted tally of this round is posted")?;
+        if self.tallies.iter().any(|x| x.round == t.round) {
+            return Err(exists(
+                rules::TALLY_AGGREGATE,
+                format!("round {} already has a tally", t.round),
+            ));
+        }
+        let expected = self.expected_tally(t.round);
+        if t.contests.len() != expected.len() {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!(
+                    "expected {} contest aggregates, got {}",
+                    expected.len(),
+                    t.contests.len()
+                ),
+            ));
+        }
+        for ((cpos, dpos, cts), posted) in expected.iter().zip(&t.contests) {
+            let cid = &m.raw.contests[*cpos].id;
+            let did = dpos.map(|d| m.raw.districts[d].id.as_str()).unwrap_or("");
+            if &posted.contest != cid || posted.district != did {
+                return Err(invalid(
+                    rules::TALLY_AGGREGATE,
+                    format!(
+                        "expected the aggregate of contest {cid} district {did:?}, got {} {:?}",
+                        posted.contest, posted.district
+                    ),
+                ));
+            }
+            let got: Result<Vec<Ciphertext>, _> = posted
+                .ciphertexts
+                .iter()
+                .map(|b| Ciphertext::from_bytes_aggregate(b))
+                .collect();
+            let got =
+                got.map_err(|e| invalid(rules::TALLY_AGGREGATE, format!("contest {cid}: {e}")))?;
+            if &got != cts {
+                return Err(invalid(
+                    rules::TALLY_AGGREGATE,
+                    format!("contest {cid} district {did:?}: the aggregate is not the sum of the counted ballots"),
+                ));
+            }
+        }
+        let counted = self.counted_in_round(t.round);
+        if t.ballots_counted != counted {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!(
+                    "ballots_counted is {}, the record counts {counted}",
+                    t.ballots_counted
+                ),
+            ));
+        }
+        if t.log_size != index {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!("log_size is {}, the tally is entry {index}", t.log_size),
+            ));
+        }
+        self.tallies.push(TallyRecord {
+            index,
+            round: t.round,
+            contests: expected,
+            ballots_counted: counted,
+            partials: BTreeMap::new(),
+            result: None,
+            counts: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn tally_at(&mut self, entry: u64) -> Result<&mut TallyRecord, RuleError> {
+        self.tallies
+            .iter_mut()
+            .find(|t| t.index == entry)
+            .ok_or_else(|| {
+                RuleError::new(
+                    RuleErrorKind::NotFound,
+                    rules::PARTIAL_VALID,
+                    format!("entry {entry} is not an encrypted tally"),
+                )
+            })
+    }
+
+    fn apply_partial(
+        &mut self,
+        pd: &v1::PartialDecryption,
+        partial: &PartialDecryption,
+    ) -> Result<(), RuleError> {
+        let key = self
+            .threshold_key
+            .clone()
+            .ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
+        let tally = self.tally_at(pd.tally_entry)?;
+        if tally.result.is_some() {
+            return Err(precondition(
+                rules::PARTIAL_VALID,
+                "this tally already has a result",
+            ));
+        }
+        if tally.partials.contains_key(&partial.trustee()) {
+            return Err(exists(
+                rules::PARTIAL_VALID,
+                format!("trustee {} already decrypted this tally", partial.trustee()),
+            ));
+        }
+        partial
+            .verify(&key, &tally.flat_ciphertexts())
+            .map_err(|e| {
+                invalid(
+                    rules::PARTIAL_VALID,
+                    format!("trustee {}: {e}", partial.trustee()),
+                )
+            })?;
+        tally.partials.insert(partial.trustee(), partial.clone());
+        Ok(())
+    }
+
+    fn apply_result(&mut self, r: &v1::ElectionResult, index: u64) -> Result<(), RuleError> {
+        let m = self.require_manifest()?.clone();
+        let key = self
+            .threshold_key
+            .clone()
+            .ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
+        let tally = self.tally_at(r.tally_entry)?;
+        if tally.result.is_some() {
+            return Err(exists(
+                rules::RESULT_VALID,
+                "this tally already has a result",
+            ));
+        }
+        let mut used = Vec::with_capacity(r.trustees_used.len());
+        for &t in &r.trustees_used {
+            let t8 = u8::try_from(t)
+                .map_err(|_| invalid(rules::RESULT_VALID, format!("no trustee {t}")))?;
+            let p = tally.partials.get(&t8).ok_or_else(|| {
+                precondition(
+                    rules::RESULT_VALID,
+                    format!("trustee {t} has no partial decryption of this tally"),
+                )
+            })?;
+            used.push(p.clone());
+        }
+        let max_per = |cpos: usize| {
+            m.specs[cpos]
+                .option_max()
+                .saturating_mul(tally.ballots_counted)
+        };
+        let max = tally
+            .contests
+            .iter()
+            .map(|(c, _, _)| max_per(*c))
+            .max()
+            .unwrap_or(0);
+        let dec = tallyboard_threshold::combine(&key, &tally.flat_ciphertexts(), &used, max)
+            .map_err(|e| {
+                invalid(
+                    rules::RESULT_VALID,
+                    format!("combining the partial decryptions: {e}"),
+                )
+            })?;
+        if !dec.rejected.is_empty() {
+            return Err(invalid(
+                rules::RESULT_VALID,
+                "a named partial decryption does not verify",
+            ));
+        }
+        let mut counts = Vec::with_capacity(tally.contests.len());
+        let mut off = 0usize;
+        if r.contests.len() != tally.contests.len() {
+            return Err(invalid(
+                rules::RESULT_VALID,
+                "the result must list every aggregate of the tally",
+            ));
+        }
+        for ((cpos, dpos, cts), posted) in tally.contests.iter().zip(&r.contests) {
+            let c = dec
+                .plaintexts
+                .get(off..off + cts.len())
+                .unwrap_or(&[])
+                .to_vec();
+            off += cts.len();
+            let cid = &m.raw.contests[*cpos].id;
+            let did = dpos.map(|d| m.raw.districts[d].id.as_str()).unwrap_or("");
+            if &posted.contest != cid || posted.district != did || posted.counts != c {
+                return Err(invalid(
+                    rules::RESULT_VALID,
+                    format!("contest {cid} district {did:?}: the posted counts are not the decryption of the tally"),
+                ));
+            }
+            counts.push(c);
+        }
+        tally.result = Some(index);
+        tally.counts = counts;
+        Ok(())
+    }
+
     fn check_transition(&self, next: ElectionPhase) -> Result<(), RuleError> {
         use ElectionPhase as P;
         let manifest = self.require_manifest()?;
@@ -438,13 +1098,13 @@ impl RecordState {
                 format!("cannot go from phase {:?} to {:?}", self.phase, next),
             ));
         }
-        if next == P::VotingOpen && !self.election_key_posted {
+        if next == P::VotingOpen && self.election_key.is_none() {
             return Err(precondition(
                 rules::PHASE_PREREQUISITE,
                 "voting cannot open before the election key is on the record",
             ));
         }
-        if next == P::Finished && !self.result_posted {
+        if next == P::Finished && !self.tallies.iter().any(|t| t.result.is_some()) {
             return Err(precondition(
                 rules::PHASE_PREREQUISITE,
                 "the election cannot finish before a result is on the record",

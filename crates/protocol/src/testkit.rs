@@ -54,18 +54,13 @@ pub fn manifest_entry(admin: &SigningKey, manifest: v1::Manifest) -> (Vec<u8>, [
 /// A small but complete manifest for tests: one district, one one-of-3
 /// contest, three trustees with threshold two, all keys derived from `seed`.
 pub fn sample_manifest(admin: &SigningKey, board: &BoardIdentity, seed: u8) -> v1::Manifest {
-    use tallyboard_crypto::generators::G_table;
-    use tallyboard_crypto::Scalar;
     let trustees = (1..=3u8)
         .map(|i| {
             let signing = SigningKey::from_bytes(&[seed ^ 0x40 ^ i; 32]);
-            let enc = G_table() * &Scalar::from(u64::from(seed) * 1000 + u64::from(i));
             v1::Trustee {
                 index: u32::from(i),
                 name: format!("trustee-{i}"),
                 signing_key: signing.verifying_key().to_bytes().to_vec(),
-                encryption_key: enc.compress().to_bytes().to_vec(),
-                encryption_key_proof: Vec::new(),
             }
         })
         .collect();
@@ -81,7 +76,7 @@ pub fn sample_manifest(admin: &SigningKey, board: &BoardIdentity, seed: u8) -> v
         districts: vec![v1::District {
             id: "d1".into(),
             name: "District 1".into(),
-            issuer_rsa_key: vec![0x30; 16],
+            issuer_rsa_key: sample_issuer_rsa().pk.to_der().unwrap_or_default(),
             delegates: 0,
             sde_weight: String::new(),
         }],
@@ -147,4 +142,54 @@ pub fn phase_entry(
             phase: phase as i32,
         }),
     )
+}
+
+/// A 2048-bit RSA issuer key pair for tests, generated once per process.
+pub fn sample_issuer_rsa() -> &'static blind_rsa_signatures::KeyPair {
+    static KP: std::sync::OnceLock<blind_rsa_signatures::KeyPair> = std::sync::OnceLock::new();
+    KP.get_or_init(|| {
+        blind_rsa_signatures::KeyPair::generate(&mut blind_rsa_signatures::DefaultRng, 2048)
+            .unwrap_or_else(|e| panic!("RSA key generation failed: {e}"))
+    })
+}
+
+/// The signing key of trustee `i` (1-based) of [`sample_manifest`] with `seed`.
+pub fn sample_trustee_key(seed: u8, i: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed ^ 0x40 ^ i; 32])
+}
+
+/// A credential for [`sample_manifest`]'s district `d1`, issued (blindly) by
+/// [`sample_issuer_rsa`]: the credential key, the signature and randomizer.
+pub fn sample_credential(fingerprint: &[u8; 32], seed: u64) -> (SigningKey, Vec<u8>, Vec<u8>) {
+    use blind_rsa_signatures::DefaultRng;
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8] = 0xc7;
+    let key = SigningKey::from_bytes(&bytes);
+    let kp = sample_issuer_rsa();
+    let opts = crate::credential::credential_options();
+    let msg = crate::credential::credential_message(fingerprint, &key.verifying_key().to_bytes());
+    let blinded = kp
+        .pk
+        .blind(&mut DefaultRng, &msg, true, &opts)
+        .unwrap_or_else(|e| panic!("blind: {e}"));
+    let blind_sig = kp
+        .sk
+        .blind_sign(&mut DefaultRng, &blinded.blind_msg, &opts)
+        .unwrap_or_else(|e| panic!("blind_sign: {e}"));
+    let sig = kp
+        .pk
+        .finalize(
+            &blind_sig,
+            &blinded.secret,
+            blinded.msg_randomizer,
+            &msg,
+            &opts,
+        )
+        .unwrap_or_else(|e| panic!("finalize: {e}"));
+    let randomizer = blinded
+        .msg_randomizer
+        .map(|r| r.0.to_vec())
+        .unwrap_or_default();
+    (key, sig.0, randomizer)
 }

@@ -125,14 +125,6 @@ fn invalid_manifests_name_the_field() {
             Box::new(|m| m.election_id = "bad id!".into()),
         ),
         (
-            "encryption_key",
-            Box::new(|m| m.trustees.as_mut().unwrap().trustees[0].encryption_key = vec![0xff; 32]),
-        ),
-        (
-            "identity",
-            Box::new(|m| m.trustees.as_mut().unwrap().trustees[0].encryption_key = vec![0; 32]),
-        ),
-        (
             "signing_key",
             Box::new(|m| m.trustees.as_mut().unwrap().trustees[1].signing_key = vec![1; 31]),
         ),

@@ -7,5 +7,7 @@
 //! the challenge is recomputed): this is what makes batch verification
 //! possible. `spec/crypto.md` §5.2 gives the size/speed trade-off.
 
+pub mod cds_range;
 pub mod chaum_pedersen;
 pub mod schnorr;
+pub mod sum;
