@@ -119,9 +119,9 @@ impl ContestSpec {
 #[derive(Debug, Clone)]
 pub enum SealedContest {
     /// A choice contest.
-    Choice(EncryptedContest),
+    Choice(Box<EncryptedContest>),
     /// A points contest.
-    Points(PointsBallot),
+    Points(Box<PointsBallot>),
 }
 
 impl SealedContest {
@@ -129,10 +129,10 @@ impl SealedContest {
     pub fn decode(spec: &ContestSpec, bytes: &[u8]) -> Result<Self, String> {
         match spec {
             ContestSpec::Choice(_) => EncryptedContest::from_bytes(bytes)
-                .map(Self::Choice)
+                .map(|c| Self::Choice(Box::new(c)))
                 .map_err(|e| e.to_string()),
             ContestSpec::Points(_) => PointsBallot::from_bytes(bytes)
-                .map(Self::Points)
+                .map(|p| Self::Points(Box::new(p)))
                 .map_err(|e| e.to_string()),
         }
     }
@@ -215,7 +215,7 @@ pub fn seal_contest<R: RngCore + CryptoRng>(
             let (c, nonces) =
                 encrypt_contest(pk, selections, rule, ctx, rng).map_err(|e| e.to_string())?;
             Ok((
-                SealedContest::Choice(c),
+                SealedContest::Choice(Box::new(c)),
                 ContestSecret {
                     contest: contest_id.to_string(),
                     selections: selections.to_vec(),
@@ -227,7 +227,7 @@ pub fn seal_contest<R: RngCore + CryptoRng>(
             let (b, opening) = PointsBallot::encrypt(pk, rules, selections, ctx, rng)
                 .map_err(|e| e.to_string())?;
             Ok((
-                SealedContest::Points(b),
+                SealedContest::Points(Box::new(b)),
                 ContestSecret {
                     contest: contest_id.to_string(),
                     selections: selections.to_vec(),

@@ -12,6 +12,7 @@
 #![warn(clippy::unwrap_used, missing_docs)]
 
 pub mod ballot;
+pub mod caucus;
 pub mod credential;
 pub mod entry;
 pub mod error;

@@ -1,4 +1,5 @@
 //! Admission rules of `spec/record.md`: what the record accepts and refuses.
+#![allow(clippy::type_complexity)]
 
 use ed25519_dalek::SigningKey;
 use prost::Message;

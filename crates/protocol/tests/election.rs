@@ -1,6 +1,7 @@
 //! A whole election through the record's rules: manifest, key ceremony,
 //! credentials, ballots (with a revote and a challenge), tally, threshold
 //! decryption with one trustee absent, result.
+#![allow(clippy::needless_range_loop)]
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;

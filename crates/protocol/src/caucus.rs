@@ -1,0 +1,1 @@
+//! Caucus rounds on the record (`spec/caucus.md` §9).
