@@ -14,6 +14,7 @@
 pub mod ballot;
 pub mod caucus;
 pub mod credential;
+pub mod deferred;
 pub mod entry;
 pub mod error;
 pub mod manifest;
@@ -21,8 +22,9 @@ pub mod rules;
 pub mod state;
 pub mod testkit;
 
+pub use deferred::{verify_deferred_batch, DeferredBallotProofs};
 pub use entry::{decode_entry, sign_entry, DecodedEntry, MAX_ENTRY_BYTES};
 pub use error::{RuleError, RuleErrorKind};
 pub use manifest::{fingerprint, validate_manifest, ElectionManifest};
-pub use state::{BoardIdentity, ElectionPhase, Prechecked, RecordState};
+pub use state::{BoardIdentity, ElectionPhase, Prechecked, Prechecker, RecordState};
 pub use tallyboard_proto::v1;

@@ -23,6 +23,7 @@ use tallyboard_threshold::{
 use v1::entry_body::Payload;
 
 use crate::ballot::{check_ballot, check_reveal, CheckedBallot};
+use crate::deferred::{precheck_ballot_deferred, DeferredBallotProofs};
 use crate::entry::{decode_entry, payload_name, DecodedEntry, Digest32};
 use crate::error::{denied, exists, invalid, precondition, RuleError, RuleErrorKind};
 use crate::manifest::{validate_manifest, ElectionManifest};
@@ -105,6 +106,13 @@ impl Prechecked {
     pub fn bytes(&self) -> &[u8] {
         &self.entry.bytes
     }
+    /// The checked ballot of a cast or challenged ballot entry.
+    pub fn ballot(&self) -> Option<&CheckedBallot> {
+        match &self.extra {
+            Extra::Ballot(b) | Extra::Challenged(b) => Some(b),
+            _ => None,
+        }
+    }
 }
 
 /// The ballot that counts for one credential in one round.
@@ -170,7 +178,7 @@ pub struct RecordState {
     phase: ElectionPhase,
     phase_changes: Vec<(ElectionPhase, u64)>,
     bodies: HashSet<Digest32>,
-    issued_voters: HashSet<Vec<u8>>,
+    issued_voters: HashSet<[u8; 32]>,
     issued_per_district: HashMap<String, u64>,
     used_per_district: HashMap<usize, u64>,
     notices: u64,
@@ -182,6 +190,70 @@ pub struct RecordState {
     ballots_cast: u64,
     challenged: u64,
     tallies: Vec<TallyRecord>,
+    compact: Option<Box<Compact>>,
+}
+
+/// What a compact record keeps about one credential (see
+/// [`RecordState::unbound_compact`]): 32 bytes instead of the counted
+/// ballots' ciphertexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactCredential {
+    counted: [u64; 2],
+    district: u32,
+    cast: [u32; 2],
+    challenged: u32,
+}
+
+impl Default for CompactCredential {
+    fn default() -> Self {
+        Self {
+            counted: [u64::MAX; 2],
+            district: 0,
+            cast: [0; 2],
+            challenged: 0,
+        }
+    }
+}
+
+impl CompactCredential {
+    /// District position (set by the first ballot or challenge).
+    pub fn district(&self) -> usize {
+        self.district as usize
+    }
+    /// Ballots cast in `round` (0 or 1).
+    pub fn cast(&self, round: u32) -> u32 {
+        self.cast.get(round as usize).copied().unwrap_or(0)
+    }
+    /// Log index of the ballot that counts in `round`, if any.
+    pub fn counted(&self, round: u32) -> Option<u64> {
+        self.counted
+            .get(round as usize)
+            .copied()
+            .filter(|&i| i != u64::MAX)
+    }
+    /// Challenged ballots posted by this credential.
+    pub fn challenged(&self) -> u32 {
+        self.challenged
+    }
+}
+
+/// A ballot that stopped counting (a revote replaced it under
+/// LAST_COUNTS) while its ciphertexts are still in the aggregates of a
+/// compact record; see [`RecordState::resolve_superseded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupersededBallot {
+    /// Log index of the superseded ballot.
+    pub index: u64,
+    /// Its round.
+    pub round: u32,
+    /// Its credential key.
+    pub credential: [u8; 32],
+}
+
+#[derive(Debug, Clone, Default)]
+struct Compact {
+    credentials: HashMap<[u8; 32], CompactCredential>,
+    pending: Vec<SupersededBallot>,
 }
 
 impl RecordState {
@@ -215,7 +287,83 @@ impl RecordState {
             ballots_cast: 0,
             challenged: 0,
             tallies: Vec::new(),
+            compact: None,
         }
+    }
+
+    /// An unbound record (as [`Self::unbound`]) that keeps, per credential,
+    /// only the log index of its counted ballot instead of the ballot's
+    /// ciphertexts, so that a verifier replays millions of ballots in bounded
+    /// memory. The rules are the same, with one difference of bookkeeping:
+    /// when a revote replaces a counted ballot (LAST_COUNTS), the replaced
+    /// ballot's ciphertexts stay in the aggregates until the caller hands its
+    /// entry back with [`Self::resolve_superseded`]; an encrypted tally is
+    /// refused (rule R10.1) while any is pending. [`Self::credentials`] is
+    /// empty in this mode; use [`Self::compact_credentials`].
+    pub fn unbound_compact() -> Self {
+        let mut s = Self::unbound();
+        s.compact = Some(Box::default());
+        s
+    }
+
+    /// Whether this record was made by [`Self::unbound_compact`].
+    pub fn is_compact(&self) -> bool {
+        self.compact.is_some()
+    }
+
+    /// The credentials of a compact record (`None` for an ordinary one).
+    pub fn compact_credentials(&self) -> Option<&HashMap<[u8; 32], CompactCredential>> {
+        self.compact.as_ref().map(|c| &c.credentials)
+    }
+
+    /// Superseded ballots whose ciphertexts a compact record still has to
+    /// remove from its aggregates (always empty for an ordinary record).
+    pub fn superseded_pending(&self) -> &[SupersededBallot] {
+        self.compact.as_ref().map_or(&[], |c| c.pending.as_slice())
+    }
+
+    /// Removes a pending superseded ballot from the aggregates of a compact
+    /// record, given the exact bytes of its entry (log index `index`). The
+    /// bytes are decoded again (the entry's proofs were verified when it was
+    /// applied and are not verified again) and must be a ballot of the
+    /// pending credential and round.
+    pub fn resolve_superseded(&mut self, index: u64, bytes: &[u8]) -> Result<(), RuleError> {
+        let pos = self
+            .superseded_pending()
+            .iter()
+            .position(|p| p.index == index)
+            .ok_or_else(|| {
+                RuleError::new(
+                    RuleErrorKind::NotFound,
+                    rules::TALLY_AGGREGATE,
+                    format!("entry {index} is not a pending superseded ballot"),
+                )
+            })?;
+        let pending = self.superseded_pending()[pos];
+        let (p, _) = self.precheck_deferred(bytes)?;
+        let Extra::Ballot(b) = &p.extra else {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!("entry {index} is not a ballot"),
+            ));
+        };
+        if p.entry.author.to_bytes() != pending.credential || b.round != pending.round {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!("entry {index} is not the superseded ballot"),
+            ));
+        }
+        for (cpos, cts) in &b.contests {
+            if let Some(agg) = self.aggregates.get_mut(&(b.round, *cpos, b.district)) {
+                for (a, c) in agg.iter_mut().zip(cts) {
+                    *a = *a - *c;
+                }
+            }
+        }
+        if let Some(c) = self.compact.as_mut() {
+            c.pending.swap_remove(pos);
+        }
+        Ok(())
     }
 
     /// Entries applied.
@@ -282,6 +430,13 @@ impl RecordState {
     /// Credentials whose ballot counts in `round`.
     pub fn counted_in_round(&self, round: u32) -> u64 {
         let r = round as usize;
+        if let Some(c) = &self.compact {
+            return c
+                .credentials
+                .values()
+                .filter(|x| x.counted(round).is_some())
+                .count() as u64;
+        }
         self.credentials
             .values()
             .filter(|c| c.counted.get(r).is_some_and(Option::is_some))
@@ -333,223 +488,49 @@ impl RecordState {
     /// Decodes and validates `bytes` against the record so far without
     /// changing it.
     pub fn precheck(&self, bytes: &[u8]) -> Result<Prechecked, RuleError> {
-        let entry = decode_entry(bytes)?;
-        let payload = entry
-            .payload()
-            .ok_or_else(|| invalid(rules::ENTRY_DECODE, "entry body has no payload"))?;
-        match (&self.manifest, payload) {
-            (None, Payload::Manifest(m)) => {
-                let manifest = validate_manifest(m, &entry.body_bytes)?;
-                if entry.author != manifest.admin_key {
-                    return Err(denied(
-                        rules::ENTRY_AUTHOR,
-                        "the manifest must be signed by its admin_key",
-                    ));
-                }
-                if entry.body.election_id != m.election_id
-                    || !entry.body.election_fingerprint.is_empty()
-                {
-                    return Err(invalid(
-                        rules::ENTRY_ELECTION,
-                        "the manifest entry carries its own election_id and an empty fingerprint",
-                    ));
-                }
-                if let Some(board) = &self.board {
-                    if m.board_origin != board.origin
-                        || m.board_key.as_slice() != board.key.as_bytes()
-                    {
-                        return Err(precondition(
-                            rules::MANIFEST_BOARD,
-                            format!(
-                                "the manifest names board {:?} with another key; this board is {:?}",
-                                m.board_origin, board.origin
-                            ),
-                        ));
-                    }
-                }
-                Ok(Prechecked {
-                    entry,
-                    extra: Extra::Manifest(Arc::new(manifest)),
-                })
-            }
-            (None, p) => Err(precondition(
-                rules::MANIFEST_FIRST,
-                format!(
-                    "the first entry must be the manifest, not {}",
-                    payload_name(p)
-                ),
-            )),
-            (Some(_), Payload::Manifest(_)) => Err(exists(
-                rules::MANIFEST_FIRST,
-                "the record already has a manifest",
-            )),
-            (Some(manifest), p) => {
-                if entry.body.election_id != manifest.raw.election_id
-                    || entry.body.election_fingerprint.as_slice() != manifest.fingerprint
-                {
-                    return Err(invalid(
-                        rules::ENTRY_ELECTION,
-                        "election_id or election_fingerprint does not match the manifest",
-                    ));
-                }
-                let extra = self.precheck_payload(manifest, &entry, p)?;
-                Ok(Prechecked { entry, extra })
-            }
+        self.view().precheck(bytes, false).map(|(p, _)| p)
+    }
+
+    /// Like [`Self::precheck`], but a ballot's RSA credential signature and
+    /// contest proofs — the expensive part — are returned unverified as
+    /// [`DeferredBallotProofs`] instead of being checked (everything else,
+    /// including the entry signature, is checked as in `precheck`). The entry
+    /// is admissible exactly when this succeeds **and** the deferred proofs
+    /// verify ([`DeferredBallotProofs::verify`], or many at once with
+    /// [`crate::deferred::verify_deferred_batch`]); the error is then the one
+    /// `precheck` would have returned. For verifiers of large records
+    /// (`spec/checks.md` §11).
+    pub fn precheck_deferred(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
+        self.view().precheck(bytes, true)
+    }
+
+    /// A snapshot of what prechecks depend on (the board, the manifest, the
+    /// election key), to precheck entries on other threads while this state
+    /// keeps applying. A precheck by a snapshot equals the state's own as
+    /// long as the state's manifest and election key are those of the
+    /// snapshot ([`Self::precheck_generation`]).
+    pub fn prechecker(&self) -> Prechecker {
+        Prechecker {
+            board: self.board.clone(),
+            manifest: self.manifest.clone(),
+            key: self.election_key.clone(),
         }
     }
 
-    fn require_key(&self) -> Result<&PublicKey, RuleError> {
-        self.election_key.as_ref().ok_or_else(|| {
-            precondition(
-                rules::PHASE_PREREQUISITE,
-                "the election key is not on the record yet",
-            )
-        })
+    /// Changes whenever something prechecks depend on changes: 0 before the
+    /// manifest, 1 after it, 2 once the election key is on the record.
+    pub fn precheck_generation(&self) -> u8 {
+        u8::from(self.manifest.is_some()) + u8::from(self.election_key.is_some())
     }
 
-    fn precheck_payload(
-        &self,
-        m: &ElectionManifest,
-        e: &DecodedEntry,
-        p: &Payload,
-    ) -> Result<Extra, RuleError> {
-        let admin_only = |what: &str| {
-            if e.author == m.admin_key {
-                Ok(())
-            } else {
-                Err(denied(
-                    rules::ENTRY_AUTHOR,
-                    format!("{what} must be signed by the admin key"),
-                ))
-            }
-        };
-        match p {
-            Payload::Manifest(_) => Err(exists(
-                rules::MANIFEST_FIRST,
-                "the record already has a manifest",
-            )),
-            Payload::PhaseChange(pc) => {
-                admin_only("a phase change")?;
-                if v1::Phase::try_from(pc.phase)
-                    .ok()
-                    .and_then(ElectionPhase::from_proto)
-                    .is_none()
-                {
-                    return Err(invalid(
-                        rules::PHASE_ORDER,
-                        format!("unknown phase {}", pc.phase),
-                    ));
-                }
-                Ok(Extra::None)
-            }
-            Payload::Notice(n) => {
-                admin_only("a notice")?;
-                if n.text.is_empty() || n.text.len() > MAX_NOTICE_BYTES {
-                    return Err(invalid(
-                        rules::NOTICE_VALID,
-                        format!(
-                            "notice text must be 1..={MAX_NOTICE_BYTES} bytes, got {}",
-                            n.text.len()
-                        ),
-                    ));
-                }
-                Ok(Extra::None)
-            }
-            Payload::Issuance(i) => {
-                if e.author != m.issuer_signing_key {
-                    return Err(denied(
-                        rules::ENTRY_AUTHOR,
-                        "an issuance must be signed by the issuer_signing_key",
-                    ));
-                }
-                if i.voter_id_hash.len() != 32 {
-                    return Err(invalid(
-                        rules::ISSUANCE_VALID,
-                        "voter_id_hash must be 32 bytes",
-                    ));
-                }
-                if !m.districts.contains_key(&i.district) {
-                    return Err(invalid(
-                        rules::ISSUANCE_VALID,
-                        format!("unknown district {:?}", i.district),
-                    ));
-                }
-                Ok(Extra::None)
-            }
-            Payload::Dkg(d) => {
-                let sender = m.trustee_index(&e.author).ok_or_else(|| {
-                    denied(
-                        rules::ENTRY_AUTHOR,
-                        "key-ceremony messages must be signed by a trustee",
-                    )
-                })?;
-                let msg = DkgMessage::from_bytes(&d.message).map_err(|err| {
-                    invalid(rules::DKG_MESSAGE, format!("undecodable message: {err}"))
-                })?;
-                if u32::from(msg.sender()) != sender {
-                    return Err(denied(
-                        rules::DKG_MESSAGE,
-                        format!(
-                            "message names trustee {} but is signed by trustee {sender}",
-                            msg.sender()
-                        ),
-                    ));
-                }
-                Ok(Extra::Dkg(Box::new(msg)))
-            }
-            Payload::ElectionKey(_) => {
-                admin_only("the election key")?;
-                Ok(Extra::None)
-            }
-            Payload::Ballot(b) => {
-                let pk = self.require_key()?;
-                Ok(Extra::Ballot(check_ballot(m, pk, &e.author, b)?))
-            }
-            Payload::ChallengedBallot(c) => {
-                let pk = self.require_key()?;
-                let b = c.ballot.as_ref().ok_or_else(|| {
-                    invalid(
-                        rules::CHALLENGE_REVEAL,
-                        "challenged ballot without its ballot",
-                    )
-                })?;
-                let checked = check_ballot(m, pk, &e.author, b)?;
-                check_reveal(m, pk, &checked, &c.reveals)?;
-                Ok(Extra::Challenged(checked))
-            }
-            Payload::EncryptedTally(_) | Payload::Result(_) => {
-                admin_only("tallies and results")?;
-                Ok(Extra::None)
-            }
-            Payload::PartialDecryption(pd) => {
-                let trustee = m.trustee_index(&e.author).ok_or_else(|| {
-                    denied(
-                        rules::ENTRY_AUTHOR,
-                        "partial decryptions must be signed by a trustee",
-                    )
-                })?;
-                let partial = PartialDecryption::from_bytes(&pd.partial).map_err(|err| {
-                    invalid(
-                        rules::PARTIAL_VALID,
-                        format!("undecodable partial decryption: {err}"),
-                    )
-                })?;
-                if u32::from(partial.trustee()) != trustee || pd.trustee != trustee {
-                    return Err(denied(
-                        rules::PARTIAL_VALID,
-                        "the partial decryption names another trustee",
-                    ));
-                }
-                Ok(Extra::Partial(Box::new(partial)))
-            }
-            other => Err(RuleError::new(
-                RuleErrorKind::FailedPrecondition,
-                rules::PAYLOAD_SUPPORTED,
-                format!(
-                    "{} entries are not accepted by this version of the rules",
-                    payload_name(other)
-                ),
-            )),
+    fn view(&self) -> View<'_> {
+        View {
+            board: self.board.as_ref(),
+            manifest: self.manifest.as_ref(),
+            key: self.election_key.as_ref(),
         }
     }
 
@@ -616,13 +597,16 @@ impl RecordState {
                     ],
                     "credentials may be issued",
                 )?;
-                if self.issued_voters.contains(&i.voter_id_hash) {
+                let voter: [u8; 32] = i.voter_id_hash.as_slice().try_into().map_err(|_| {
+                    invalid(rules::ISSUANCE_VALID, "voter_id_hash must be 32 bytes")
+                })?;
+                if self.issued_voters.contains(&voter) {
                     return Err(exists(
                         rules::ISSUANCE_UNIQUE,
                         "this voter was already issued a credential",
                     ));
                 }
-                self.issued_voters.insert(i.voter_id_hash.clone());
+                self.issued_voters.insert(voter);
                 *self
                     .issued_per_district
                     .entry(i.district.clone())
@@ -639,9 +623,15 @@ impl RecordState {
                 };
                 self.require_phase(&[round_phase], "ballots may be challenged")?;
                 let key = p.entry.author.to_bytes();
-                let rec = self.credentials.entry(key).or_default();
-                rec.district = b.district;
-                rec.challenged += 1;
+                if let Some(c) = self.compact.as_mut() {
+                    let rec = c.credentials.entry(key).or_default();
+                    rec.district = u32::try_from(b.district).unwrap_or(u32::MAX);
+                    rec.challenged += 1;
+                } else {
+                    let rec = self.credentials.entry(key).or_default();
+                    rec.district = b.district;
+                    rec.challenged += 1;
+                }
                 self.challenged += 1;
             }
             (Payload::EncryptedTally(t), _) => self.apply_tally(t, index)?,
@@ -662,6 +652,15 @@ impl RecordState {
         self.bodies.insert(p.entry.body_hash);
         self.len += 1;
         Ok(())
+    }
+
+    /// Records that the entry at index [`Self::len`] is on the log although
+    /// the rules refuse it, without applying it: only the entry count
+    /// advances, so later entries keep their log indexes. A board never
+    /// calls this (it does not append refused entries); a verifier replaying
+    /// a faulty record does, to keep checking the rest of it.
+    pub fn skip_refused(&mut self) {
+        self.len += 1;
     }
 
     /// Prechecks and applies in one step (for replaying a stored record).
@@ -800,6 +799,9 @@ impl RecordState {
             ElectionPhase::RealignmentOpen
         };
         self.require_phase(&[round_phase], "ballots of this round are accepted")?;
+        if self.compact.is_some() {
+            return self.apply_ballot_compact(e, b, index);
+        }
         let m = self.require_manifest()?.clone();
         let key = e.author.to_bytes();
         let r = b.round as usize;
@@ -874,7 +876,97 @@ impl RecordState {
         Ok(())
     }
 
+    /// [`Self::apply_ballot`] for a compact record: the same rules, with the
+    /// counted ballot kept by index.
+    fn apply_ballot_compact(
+        &mut self,
+        e: &DecodedEntry,
+        b: &CheckedBallot,
+        index: u64,
+    ) -> Result<(), RuleError> {
+        let m = self.require_manifest()?.clone();
+        let key = e.author.to_bytes();
+        let r = b.round as usize;
+        let district = u32::try_from(b.district)
+            .map_err(|_| invalid(rules::BALLOT_CREDENTIAL, "district position"))?;
+        let compact = self
+            .compact
+            .as_deref_mut()
+            .ok_or_else(|| precondition(rules::MANIFEST_FIRST, "not a compact record"))?;
+        let existing = compact.credentials.get(&key).copied();
+        if let Some(rec) = existing {
+            if rec.cast.iter().sum::<u32>() > 0 && rec.district != district {
+                return Err(invalid(
+                    rules::BALLOT_CREDENTIAL,
+                    "this credential already voted in another district",
+                ));
+            }
+        }
+        let first_use = existing.is_none_or(|rec| rec.cast.iter().sum::<u32>() == 0);
+        if first_use {
+            let district_id = &m.raw.districts[b.district].id;
+            let issued = self
+                .issued_per_district
+                .get(district_id)
+                .copied()
+                .unwrap_or(0);
+            let used = self
+                .used_per_district
+                .get(&b.district)
+                .copied()
+                .unwrap_or(0);
+            if used + 1 > issued {
+                return Err(precondition(
+                    rules::BALLOT_ISSUED,
+                    format!("district {district_id}: {issued} credentials issued, this would be credential {}", used + 1),
+                ));
+            }
+        }
+        let old = existing.and_then(|rec| rec.counted(b.round));
+        let replaces = match old {
+            None => true,
+            Some(_) => m.revote_policy != v1::RevotePolicy::FirstCounts,
+        };
+        // Commit.
+        if first_use {
+            *self.used_per_district.entry(b.district).or_insert(0) += 1;
+        }
+        let rec = compact.credentials.entry(key).or_default();
+        rec.district = district;
+        rec.cast[r] += 1;
+        if replaces {
+            if let Some(old) = old {
+                compact.pending.push(SupersededBallot {
+                    index: old,
+                    round: b.round,
+                    credential: key,
+                });
+            }
+            rec.counted[r] = index;
+            for (cpos, cts) in &b.contests {
+                let agg = self
+                    .aggregates
+                    .entry((b.round, *cpos, b.district))
+                    .or_insert_with(|| vec![Ciphertext::zero(); cts.len()]);
+                for (a, c) in agg.iter_mut().zip(cts) {
+                    *a += *c;
+                }
+            }
+        }
+        self.ballots_cast += 1;
+        Ok(())
+    }
+
     fn apply_tally(&mut self, t: &v1::EncryptedTally, index: u64) -> Result<(), RuleError> {
+        if !self.superseded_pending().is_empty() {
+            return Err(precondition(
+                rules::TALLY_AGGREGATE,
+                format!(
+                    "{} superseded ballots are not resolved yet (compact record)",
+                    self.superseded_pending().len()
+                ),
+            ));
+        }
         let m = self.require_manifest()?.clone();
         let phase = if t.round == 0 {
             ElectionPhase::VotingClosed
@@ -1111,5 +1203,302 @@ impl RecordState {
             ));
         }
         Ok(())
+    }
+}
+
+/// What prechecks read: the board identity, the manifest, the election key.
+struct View<'a> {
+    board: Option<&'a BoardIdentity>,
+    manifest: Option<&'a Arc<ElectionManifest>>,
+    key: Option<&'a PublicKey>,
+}
+
+impl View<'_> {
+    fn precheck(
+        &self,
+        bytes: &[u8],
+        defer: bool,
+    ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
+        let entry = decode_entry(bytes)?;
+        let payload = entry
+            .payload()
+            .ok_or_else(|| invalid(rules::ENTRY_DECODE, "entry body has no payload"))?;
+        match (&self.manifest, payload) {
+            (None, Payload::Manifest(m)) => {
+                let manifest = validate_manifest(m, &entry.body_bytes)?;
+                if entry.author != manifest.admin_key {
+                    return Err(denied(
+                        rules::ENTRY_AUTHOR,
+                        "the manifest must be signed by its admin_key",
+                    ));
+                }
+                if entry.body.election_id != m.election_id
+                    || !entry.body.election_fingerprint.is_empty()
+                {
+                    return Err(invalid(
+                        rules::ENTRY_ELECTION,
+                        "the manifest entry carries its own election_id and an empty fingerprint",
+                    ));
+                }
+                if let Some(board) = self.board {
+                    if m.board_origin != board.origin
+                        || m.board_key.as_slice() != board.key.as_bytes()
+                    {
+                        return Err(precondition(
+                            rules::MANIFEST_BOARD,
+                            format!(
+                                "the manifest names board {:?} with another key; this board is {:?}",
+                                m.board_origin, board.origin
+                            ),
+                        ));
+                    }
+                }
+                Ok((
+                    Prechecked {
+                        entry,
+                        extra: Extra::Manifest(Arc::new(manifest)),
+                    },
+                    None,
+                ))
+            }
+            (None, p) => Err(precondition(
+                rules::MANIFEST_FIRST,
+                format!(
+                    "the first entry must be the manifest, not {}",
+                    payload_name(p)
+                ),
+            )),
+            (Some(_), Payload::Manifest(_)) => Err(exists(
+                rules::MANIFEST_FIRST,
+                "the record already has a manifest",
+            )),
+            (Some(manifest), p) => {
+                if entry.body.election_id != manifest.raw.election_id
+                    || entry.body.election_fingerprint.as_slice() != manifest.fingerprint
+                {
+                    return Err(invalid(
+                        rules::ENTRY_ELECTION,
+                        "election_id or election_fingerprint does not match the manifest",
+                    ));
+                }
+                let (extra, deferred) = self.precheck_payload(manifest, &entry, p, defer)?;
+                Ok((Prechecked { entry, extra }, deferred))
+            }
+        }
+    }
+
+    fn require_key(&self) -> Result<&PublicKey, RuleError> {
+        self.key.ok_or_else(|| {
+            precondition(
+                rules::PHASE_PREREQUISITE,
+                "the election key is not on the record yet",
+            )
+        })
+    }
+
+    fn precheck_payload(
+        &self,
+        m: &Arc<ElectionManifest>,
+        e: &DecodedEntry,
+        p: &Payload,
+        defer: bool,
+    ) -> Result<(Extra, Option<DeferredBallotProofs>), RuleError> {
+        let extra = match p {
+            Payload::Ballot(b) if defer => {
+                let pk = self.require_key()?;
+                let (checked, proofs) = precheck_ballot_deferred(m, pk, &e.author, b)?;
+                return Ok((Extra::Ballot(checked), Some(proofs)));
+            }
+            _ => self.precheck_other(m, e, p)?,
+        };
+        Ok((extra, None))
+    }
+
+    fn precheck_other(
+        &self,
+        m: &ElectionManifest,
+        e: &DecodedEntry,
+        p: &Payload,
+    ) -> Result<Extra, RuleError> {
+        let admin_only = |what: &str| {
+            if e.author == m.admin_key {
+                Ok(())
+            } else {
+                Err(denied(
+                    rules::ENTRY_AUTHOR,
+                    format!("{what} must be signed by the admin key"),
+                ))
+            }
+        };
+        match p {
+            Payload::Manifest(_) => Err(exists(
+                rules::MANIFEST_FIRST,
+                "the record already has a manifest",
+            )),
+            Payload::PhaseChange(pc) => {
+                admin_only("a phase change")?;
+                if v1::Phase::try_from(pc.phase)
+                    .ok()
+                    .and_then(ElectionPhase::from_proto)
+                    .is_none()
+                {
+                    return Err(invalid(
+                        rules::PHASE_ORDER,
+                        format!("unknown phase {}", pc.phase),
+                    ));
+                }
+                Ok(Extra::None)
+            }
+            Payload::Notice(n) => {
+                admin_only("a notice")?;
+                if n.text.is_empty() || n.text.len() > MAX_NOTICE_BYTES {
+                    return Err(invalid(
+                        rules::NOTICE_VALID,
+                        format!(
+                            "notice text must be 1..={MAX_NOTICE_BYTES} bytes, got {}",
+                            n.text.len()
+                        ),
+                    ));
+                }
+                Ok(Extra::None)
+            }
+            Payload::Issuance(i) => {
+                if e.author != m.issuer_signing_key {
+                    return Err(denied(
+                        rules::ENTRY_AUTHOR,
+                        "an issuance must be signed by the issuer_signing_key",
+                    ));
+                }
+                if i.voter_id_hash.len() != 32 {
+                    return Err(invalid(
+                        rules::ISSUANCE_VALID,
+                        "voter_id_hash must be 32 bytes",
+                    ));
+                }
+                if !m.districts.contains_key(&i.district) {
+                    return Err(invalid(
+                        rules::ISSUANCE_VALID,
+                        format!("unknown district {:?}", i.district),
+                    ));
+                }
+                Ok(Extra::None)
+            }
+            Payload::Dkg(d) => {
+                let sender = m.trustee_index(&e.author).ok_or_else(|| {
+                    denied(
+                        rules::ENTRY_AUTHOR,
+                        "key-ceremony messages must be signed by a trustee",
+                    )
+                })?;
+                let msg = DkgMessage::from_bytes(&d.message).map_err(|err| {
+                    invalid(rules::DKG_MESSAGE, format!("undecodable message: {err}"))
+                })?;
+                if u32::from(msg.sender()) != sender {
+                    return Err(denied(
+                        rules::DKG_MESSAGE,
+                        format!(
+                            "message names trustee {} but is signed by trustee {sender}",
+                            msg.sender()
+                        ),
+                    ));
+                }
+                Ok(Extra::Dkg(Box::new(msg)))
+            }
+            Payload::ElectionKey(_) => {
+                admin_only("the election key")?;
+                Ok(Extra::None)
+            }
+            Payload::Ballot(b) => {
+                let pk = self.require_key()?;
+                Ok(Extra::Ballot(check_ballot(m, pk, &e.author, b)?))
+            }
+            Payload::ChallengedBallot(c) => {
+                let pk = self.require_key()?;
+                let b = c.ballot.as_ref().ok_or_else(|| {
+                    invalid(
+                        rules::CHALLENGE_REVEAL,
+                        "challenged ballot without its ballot",
+                    )
+                })?;
+                let checked = check_ballot(m, pk, &e.author, b)?;
+                check_reveal(m, pk, &checked, &c.reveals)?;
+                Ok(Extra::Challenged(checked))
+            }
+            Payload::EncryptedTally(_) | Payload::Result(_) => {
+                admin_only("tallies and results")?;
+                Ok(Extra::None)
+            }
+            Payload::PartialDecryption(pd) => {
+                let trustee = m.trustee_index(&e.author).ok_or_else(|| {
+                    denied(
+                        rules::ENTRY_AUTHOR,
+                        "partial decryptions must be signed by a trustee",
+                    )
+                })?;
+                let partial = PartialDecryption::from_bytes(&pd.partial).map_err(|err| {
+                    invalid(
+                        rules::PARTIAL_VALID,
+                        format!("undecodable partial decryption: {err}"),
+                    )
+                })?;
+                if u32::from(partial.trustee()) != trustee || pd.trustee != trustee {
+                    return Err(denied(
+                        rules::PARTIAL_VALID,
+                        "the partial decryption names another trustee",
+                    ));
+                }
+                Ok(Extra::Partial(Box::new(partial)))
+            }
+            other => Err(RuleError::new(
+                RuleErrorKind::FailedPrecondition,
+                rules::PAYLOAD_SUPPORTED,
+                format!(
+                    "{} entries are not accepted by this version of the rules",
+                    payload_name(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// An owned snapshot of what prechecks read, made by
+/// [`RecordState::prechecker`]; `Send + Sync`, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Prechecker {
+    board: Option<BoardIdentity>,
+    manifest: Option<Arc<ElectionManifest>>,
+    key: Option<PublicKey>,
+}
+
+impl Prechecker {
+    fn view(&self) -> View<'_> {
+        View {
+            board: self.board.as_ref(),
+            manifest: self.manifest.as_ref(),
+            key: self.key.as_ref(),
+        }
+    }
+
+    /// [`RecordState::precheck`] against the snapshot.
+    pub fn precheck(&self, bytes: &[u8]) -> Result<Prechecked, RuleError> {
+        self.view().precheck(bytes, false).map(|(p, _)| p)
+    }
+
+    /// [`RecordState::precheck_deferred`] against the snapshot.
+    pub fn precheck_deferred(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
+        self.view().precheck(bytes, true)
+    }
+
+    /// [`RecordState::precheck_generation`] of the state it was taken from.
+    pub fn generation(&self) -> u8 {
+        u8::from(self.manifest.is_some()) + u8::from(self.key.is_some())
+    }
+
+    /// The manifest, once posted.
+    pub fn manifest(&self) -> Option<&Arc<ElectionManifest>> {
+        self.manifest.as_ref()
     }
 }

@@ -1,0 +1,794 @@
+//! `tallyboard demo`: a whole election on this machine, every party a real
+//! gRPC client or server on loopback ports.
+//!
+//! 1. the credential issuer is initialised with a roll of N voters in 2–4
+//!    districts; the bulletin board (SQLite) and the issuer are served;
+//! 2. the administrator writes a manifest file (two contests: one-of-n and
+//!    k-of-n) and posts it; three trustees (threshold two) run the key
+//!    ceremony through the board;
+//! 3. voting opens; the voters enroll through the issuer (real blind
+//!    signatures) and cast through the board with the voter client, some
+//!    challenging a ballot first (Benaloh) and some voting twice;
+//! 4. voting closes; the administrator posts the encrypted tally; trustees 1
+//!    and 3 post partial decryptions (trustee 2 is absent); the
+//!    administrator posts the result;
+//! 5. the record is exported and checked by the independent verifier, and
+//!    the decrypted totals are compared with what the voters chose.
+//!
+//! Everything is kept in the data directory; the exit status is non-zero if
+//! any step or check fails.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context as _};
+use tallyboard_authority::keys::{self, TrusteeDir};
+use tallyboard_authority::{
+    decrypt_tally_with, load_manifest, run_ceremony_with, Admin, CeremonyEvent, CeremonyOptions,
+    CeremonyWait, DecryptOutcome, RecordFollower, ResultSummary,
+};
+use tallyboard_board::{BoardClient, BoardConfig};
+use tallyboard_client::{cast, challenge, connect_issuer, enroll_with, fetch_election, prepare};
+use tallyboard_issuer::{init_data_dir, Argon2Profile, InitOptions, IssuerConfig, Roll};
+use tallyboard_protocol::v1;
+use tallyboard_tlog::Ed25519Verifier;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// Options of `tallyboard demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Voters on the roll; every one enrolls and votes.
+    #[arg(long, default_value_t = 1000)]
+    pub voters: u64,
+    /// Directory for the board, the issuer, the keys, the manifest and the
+    /// exported record (must be new or empty; default: a new temporary
+    /// directory, kept and printed).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Voters who challenge a ballot (Benaloh) before casting.
+    #[arg(long, default_value_t = 10)]
+    pub challenges: u64,
+    /// Voters who cast a second ballot (the last one counts).
+    #[arg(long, default_value_t = 10)]
+    pub revotes: u64,
+    /// Seed of the voters' choices (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Voters enrolling and voting at the same time.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+}
+
+/// Board checkpoint origin of the demo.
+const ORIGIN: &str = "tallyboard/demo";
+/// Trustees and threshold.
+const TRUSTEES: usize = 3;
+/// Trustee absent at decryption (1-based).
+const ABSENT: usize = 2;
+/// Mayor candidates and how often voters choose them (percent).
+const MAYOR: [(&str, &str, u64); 4] = [
+    ("okafor", "Ngozi Okafor", 38),
+    ("lindqvist", "Erik Lindqvist", 31),
+    ("tanaka", "Hiro Tanaka", 21),
+    ("moreau", "Lea Moreau", 10),
+];
+/// Park projects (k-of-n, 1 to 2 choices).
+const PARKS: [(&str, &str); 4] = [
+    ("riverside", "Riverside trail"),
+    ("hilltop", "Hilltop garden"),
+    ("playground", "New playground"),
+    ("pool", "Public pool"),
+];
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    ensure!(args.voters >= 1, "--voters must be at least 1");
+    ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let dir = match &args.data_dir {
+        Some(d) => {
+            if d.exists()
+                && std::fs::read_dir(d)
+                    .with_context(|| format!("reading {}", d.display()))?
+                    .next()
+                    .is_some()
+            {
+                bail!(
+                    "{} is not empty: the demo runs a new election in a new or empty directory",
+                    d.display()
+                );
+            }
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("tallyboard-demo-")
+            .tempdir()
+            .context("creating a temporary directory")?
+            .keep(),
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+        u64::from_le_bytes(b)
+    });
+    println!(
+        "tallyboard demo: {} voters, data in {}",
+        args.voters,
+        dir.display()
+    );
+    println!("seed {seed} (--seed {seed} repeats the voters' choices)");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(Demo::new(args, dir.clone(), seed).run());
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("demo failed: {e:#}");
+            eprintln!("everything so far is in {}", dir.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// SplitMix64: the voters' deterministic choices.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// What voter `v` chooses on ballot `attempt` (0 = first): the mayor
+/// (one-of-4, weighted) and one or two park projects.
+fn choices(seed: u64, v: u64, attempt: u64) -> Vec<Vec<u64>> {
+    let h = mix(seed ^ mix(v.wrapping_mul(4).wrapping_add(attempt)));
+    let mut roll = h % 100;
+    let mut mayor = vec![0u64; MAYOR.len()];
+    for (i, (_, _, w)) in MAYOR.iter().enumerate() {
+        if roll < *w || i == MAYOR.len() - 1 {
+            mayor[i] = 1;
+            break;
+        }
+        roll -= w;
+    }
+    let h2 = mix(h);
+    let n = PARKS.len() as u64;
+    let first = h2 % n;
+    let mut parks = vec![0u64; PARKS.len()];
+    parks[first as usize] = 1;
+    if (h2 >> 8) % 2 == 0 {
+        let second = (first + 1 + (h2 >> 16) % (n - 1)) % n;
+        parks[second as usize] = 1;
+    }
+    vec![mayor, parks]
+}
+
+/// Whether voter `v` of `n` is one of `k` spread evenly; `shift` moves the
+/// choice by half a stride (so two kinds of picks do not coincide).
+fn picked(v: u64, n: u64, k: u64, shift: bool) -> bool {
+    if k == 0 {
+        return false;
+    }
+    let stride = (n / k).max(1);
+    let off = if shift { stride / 2 } else { 0 };
+    v >= off && (v - off) % stride == 0 && (v - off) / stride < k
+}
+
+struct Demo {
+    args: DemoArgs,
+    dir: PathBuf,
+    seed: u64,
+    timings: Vec<(String, Duration)>,
+}
+
+struct Servers {
+    board_url: String,
+    issuer_url: String,
+    board: Ed25519Verifier,
+    stops: Vec<oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Servers {
+    async fn stop(self) -> anyhow::Result<()> {
+        for s in self.stops {
+            let _ = s.send(());
+        }
+        for t in self.tasks {
+            t.await.context("a server task died")??;
+        }
+        Ok(())
+    }
+}
+
+async fn connect(url: &str, board: &Ed25519Verifier) -> anyhow::Result<BoardClient> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match BoardClient::connect(url, board.clone(), None).await {
+            Ok(c) => return Ok(c),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("connecting to the board at {url}")),
+        }
+    }
+}
+
+impl Demo {
+    fn new(args: DemoArgs, dir: PathBuf, seed: u64) -> Self {
+        Self {
+            args,
+            dir,
+            seed,
+            timings: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, name: &str, started: Instant) {
+        let d = started.elapsed();
+        println!("  {name}: {:.2} s", d.as_secs_f64());
+        self.timings.push((name.to_owned(), d));
+    }
+
+    fn districts(&self) -> Vec<String> {
+        let n = match self.args.voters {
+            0..=999 => 2,
+            1_000..=9_999 => 3,
+            _ => 4,
+        };
+        (1..=n).map(|i| format!("ward-{i}")).collect()
+    }
+
+    async fn run(mut self) -> anyhow::Result<()> {
+        let total = Instant::now();
+        let n = self.args.voters;
+        let districts = self.districts();
+
+        // 1. Issuer data directory, board, keys, manifest.
+        let t = Instant::now();
+        let roll = Roll::from_pairs((0..n).map(|v| {
+            (
+                format!("voter-{v:07}"),
+                districts[(v as usize) % districts.len()].clone(),
+            )
+        }))
+        .map_err(|e| anyhow::anyhow!("roll: {e}"))?;
+        let issuer_dir = self.dir.join("issuer");
+        let init = {
+            let issuer_dir = issuer_dir.clone();
+            tokio::task::spawn_blocking(move || {
+                init_data_dir(
+                    &issuer_dir,
+                    &roll,
+                    &InitOptions {
+                        rsa_bits: 2048,
+                        argon2: Argon2Profile::Fast,
+                        write_codes_file: false,
+                    },
+                )
+            })
+            .await??
+        };
+        let codes = Arc::new(init.codes);
+        self.step(
+            &format!(
+                "issuer set up: {} district keys, {n} enrollment codes",
+                districts.len()
+            ),
+            t,
+        );
+
+        let t = Instant::now();
+        let board_dir = self.dir.join("board");
+        let board = tallyboard_board::keys::load_or_create_key(&board_dir, ORIGIN)?.verifier();
+        let board_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let board_addr: SocketAddr = board_listener.local_addr()?;
+        let board_url = format!("http://{board_addr}");
+        let (board_stop, board_stopped) = oneshot::channel::<()>();
+        let board_task = tokio::spawn(async move {
+            tallyboard_board::serve_with_listener(
+                BoardConfig::new(&board_dir, board_addr, ORIGIN),
+                board_listener,
+                async {
+                    let _ = board_stopped.await;
+                },
+            )
+            .await
+            .context("the board stopped with an error")
+        });
+
+        let admin_path = self.dir.join("admin.key");
+        keys::generate_signing_key(&admin_path, &keys::public_key_path(&admin_path))?;
+        let trustee_dirs: Vec<TrusteeDir> = (1..=TRUSTEES)
+            .map(|i| TrusteeDir::new(self.dir.join(format!("trustee-{i}"))))
+            .collect();
+        for d in &trustee_dirs {
+            d.generate()?;
+        }
+        let manifest_path = self.write_manifest(&board, &districts)?;
+        let manifest = load_manifest(&manifest_path)?;
+        let mut admin = Admin::new(
+            RecordFollower::new(connect(&board_url, &board).await?),
+            keys::load_signing_key(&admin_path)?,
+        );
+        let fp = admin.post_manifest(manifest).await?;
+        println!(
+            "board {board_url} ({}), election fingerprint {}",
+            board.to_vkey(),
+            hex::encode(fp)
+        );
+
+        let issuer_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let issuer_addr = issuer_listener.local_addr()?;
+        let issuer_url = format!("http://{issuer_addr}");
+        let mut config = IssuerConfig::new(&issuer_dir, issuer_addr, board_url.clone());
+        config.board_key = Some(board.to_vkey());
+        // Every demo voter comes from this machine's address.
+        config.limits.address_burst = u32::MAX;
+        config.limits.address_per_minute = u32::MAX;
+        config.limits.request_timeout = Duration::from_secs(120);
+        let (issuer_stop, issuer_stopped) = oneshot::channel::<()>();
+        let issuer_task = tokio::spawn(async move {
+            tallyboard_issuer::serve_with_listener(config, issuer_listener, async {
+                let _ = issuer_stopped.await;
+            })
+            .await
+            .context("the issuer stopped with an error")
+        });
+        let servers = Servers {
+            board_url,
+            issuer_url,
+            board,
+            stops: vec![issuer_stop, board_stop],
+            tasks: vec![issuer_task, board_task],
+        };
+        println!("issuer {}", servers.issuer_url);
+        self.step("board and issuer started, manifest posted", t);
+
+        let result = self
+            .election(&servers, &mut admin, &trustee_dirs, codes)
+            .await;
+        let stopped = servers.stop().await;
+        let summary = result?;
+        stopped?;
+
+        println!();
+        print!("{summary}");
+        println!();
+        println!(
+            "timings ({} voters, {} cores):",
+            n,
+            std::thread::available_parallelism().map_or(1, |c| c.get())
+        );
+        for (name, d) in &self.timings {
+            println!("  {:<70} {:>9.2} s", name, d.as_secs_f64());
+        }
+        println!("  {:<70} {:>9.2} s", "total", total.elapsed().as_secs_f64());
+        println!();
+        println!("verified. The record is in {}:", self.dir.display());
+        println!("  board database   {}", self.dir.join("board").display());
+        println!(
+            "  exported record  {}",
+            self.dir.join("election.record").display()
+        );
+        println!(
+            "  manifest         {}",
+            self.dir.join("manifest.toml").display()
+        );
+        Ok(())
+    }
+
+    fn write_manifest(
+        &self,
+        board: &Ed25519Verifier,
+        districts: &[String],
+    ) -> anyhow::Result<PathBuf> {
+        let mut t = String::new();
+        writeln!(t, "election_id = \"tallyboard-demo\"")?;
+        writeln!(
+            t,
+            "title = \"Springfield demo election ({} voters)\"",
+            self.args.voters
+        )?;
+        writeln!(t, "admin_key = \"admin.key.pub\"")?;
+        writeln!(t, "issuer_keys = \"issuer/issuer-keys.json\"")?;
+        writeln!(t, "revote_policy = \"last_counts\"\n")?;
+        writeln!(t, "[board]\nkey = \"{}\"\n", board.to_vkey())?;
+        writeln!(t, "[trustees]\nthreshold = 2\nn = {TRUSTEES}\n")?;
+        for i in 1..=TRUSTEES {
+            writeln!(
+                t,
+                "[[trustees.members]]\nname = \"Trustee {i}\"\nsigning_key = \"trustee-{i}/signing.pub\"\n"
+            )?;
+        }
+        for (i, d) in districts.iter().enumerate() {
+            writeln!(
+                t,
+                "[[districts]]\nid = \"{d}\"\nname = \"Ward {}\"\n",
+                i + 1
+            )?;
+        }
+        let opts = |o: Vec<(&str, &str)>| {
+            o.iter()
+                .map(|(id, title)| format!("{{ id = \"{id}\", title = \"{title}\" }}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            t,
+            "[[contests]]\nid = \"mayor\"\ntitle = \"Mayor\"\nrule = \"one_of_n\"\noptions = [{}]\n",
+            opts(MAYOR.iter().map(|(a, b, _)| (*a, *b)).collect())
+        )?;
+        writeln!(
+            t,
+            "[[contests]]\nid = \"parks\"\ntitle = \"Park projects (choose 1 or 2)\"\nrule = {{ k_of_n = {{ min = 1, max = 2 }} }}\noptions = [{}]",
+            opts(PARKS.to_vec())
+        )?;
+        let path = self.dir.join("manifest.toml");
+        std::fs::write(&path, t).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+
+    async fn election(
+        &mut self,
+        servers: &Servers,
+        admin: &mut Admin,
+        trustee_dirs: &[TrusteeDir],
+        codes: Arc<Vec<tallyboard_issuer::IssuedCode>>,
+    ) -> anyhow::Result<ResultSummary> {
+        let url = &servers.board_url;
+        let board = &servers.board;
+
+        // 2. Key ceremony.
+        let t = Instant::now();
+        admin.set_phase(v1::Phase::KeyCeremony).await?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<CeremonyEvent>();
+        let mut tasks = Vec::new();
+        for (i, d) in trustee_dirs.iter().enumerate() {
+            let (signing, keys) = d.load_keys()?;
+            let opts = CeremonyOptions {
+                poll: Duration::from_millis(50),
+                reveal_timeout: Some(Duration::from_secs(60)),
+                timeout: Some(Duration::from_secs(300)),
+                share_path: Some(d.share_path()),
+                events: Some(tx.clone()),
+            };
+            let state = d.state_path();
+            let mut follower = RecordFollower::new(connect(url, board).await?);
+            let index = u8::try_from(i + 1)?;
+            tasks.push(tokio::spawn(async move {
+                run_ceremony_with(&mut follower, &signing, keys, index, Some(&state), &opts).await
+            }));
+        }
+        drop(tx);
+        let mut complained = 0;
+        while complained < TRUSTEES {
+            match tokio::time::timeout(Duration::from_secs(300), rx.recv()).await {
+                Ok(Some(CeremonyEvent::Complained(c))) => {
+                    ensure!(c == 0, "a trustee complained about a bad share");
+                    complained += 1;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let key = admin
+            .post_election_key(&CeremonyWait {
+                poll: Duration::from_millis(50),
+                reveal_timeout: None,
+                complaint_window: Duration::ZERO,
+                timeout: Some(Duration::from_secs(300)),
+            })
+            .await?;
+        let mut shares = Vec::new();
+        for task in tasks {
+            shares.push(task.await.context("a trustee task died")??);
+        }
+        ensure!(
+            key.qualified.len() == TRUSTEES,
+            "trustees disqualified: {:?}",
+            key.disqualified
+        );
+        println!("election key {}", hex::encode(key.joint_key));
+        self.step("key ceremony (3 trustees, threshold 2)", t);
+
+        // 3. Voting.
+        admin.set_phase(v1::Phase::VotingOpen).await?;
+        let t = Instant::now();
+        // The administrator keeps its replay of the record up to date while
+        // the voters vote, so that little is left to replay at the close.
+        let voting_done = AtomicBool::new(false);
+        let follow = async {
+            while !voting_done.load(Ordering::Relaxed) {
+                admin.follower().sync().await?;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok::<_, anyhow::Error>(())
+        };
+        let voting = async {
+            let r = self.vote(servers, codes).await;
+            voting_done.store(true, Ordering::Relaxed);
+            r
+        };
+        let (voted, followed) = tokio::join!(voting, follow);
+        let (totals, challenged, revoted) = voted?;
+        followed.context("the administrator following the board")?;
+        let n = self.args.voters;
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        self.step(
+            &format!(
+                "voting: {n} enrolled and cast ({rate:.0}/s), {challenged} challenges, {revoted} revotes"
+            ),
+            t,
+        );
+
+        // 4. Tally, partial decryptions, result.
+        let t = Instant::now();
+        admin.set_phase(v1::Phase::VotingClosed).await?;
+        let tally = admin.post_tally(0).await?;
+        self.step(
+            &format!("voting closed, record replayed, encrypted tally (entry {tally})"),
+            t,
+        );
+        let t = Instant::now();
+        for (i, d) in trustee_dirs.iter().enumerate() {
+            if i + 1 == ABSENT {
+                continue;
+            }
+            let (signing, _) = d.load_keys()?;
+            // The trustee starts from the administrator's verified replay
+            // (same process) and syncs it with the board.
+            let mut follower = admin.follower().clone();
+            match decrypt_tally_with(&mut follower, &signing, &shares[i], tally).await? {
+                DecryptOutcome::Posted(e) => println!("trustee {} decrypted (entry {e})", i + 1),
+                DecryptOutcome::AlreadyPosted => {}
+            }
+        }
+        let summary = admin
+            .post_result(
+                tally,
+                Some(Duration::from_secs(60)),
+                Duration::from_millis(50),
+            )
+            .await?;
+        admin.set_phase(v1::Phase::Finished).await?;
+        self.step("partial decryptions (trustees 1 and 3) and result", t);
+        for (k, c) in summary.contests.iter().enumerate() {
+            let got: Vec<u64> = c.options.iter().map(|o| o.2).collect();
+            ensure!(
+                got == totals[k],
+                "contest {}: decrypted {got:?}, the voters chose {:?}",
+                c.contest,
+                totals[k]
+            );
+        }
+        println!("the decrypted totals equal the voters' choices");
+
+        // 5. Export and independent verification.
+        let t = Instant::now();
+        let record = self.dir.join("election.record");
+        let mut client = connect(url, board).await?;
+        let file = std::fs::File::create(&record)
+            .with_context(|| format!("creating {}", record.display()))?;
+        let exported =
+            tallyboard_verifier::export_record(&mut client, std::io::BufWriter::new(file))
+                .await
+                .context("exporting the record")?;
+        self.step(
+            &format!("record exported ({} entries)", exported.entries),
+            t,
+        );
+        let t = Instant::now();
+        let opts = tallyboard_verifier::VerifyOptions {
+            board_key: Some(board.clone()),
+            progress: true,
+            ..Default::default()
+        };
+        let path = record.clone();
+        let report =
+            tokio::task::spawn_blocking(move || tallyboard_verifier::verify_file(&path, &opts))
+                .await??;
+        if !report.ok {
+            eprintln!("{}", report.to_human());
+            bail!("the verifier found failures: {:?}", report.failed_checks());
+        }
+        check_report_results(&report, &summary)?;
+        self.step("independent verification of the whole record", t);
+        Ok(summary)
+    }
+
+    /// Every voter enrolls and casts; returns the totals of the ballots
+    /// that count, per contest and option.
+    async fn vote(
+        &mut self,
+        servers: &Servers,
+        codes: Arc<Vec<tallyboard_issuer::IssuedCode>>,
+    ) -> anyhow::Result<(Vec<Vec<u64>>, u64, u64)> {
+        let n = self.args.voters;
+        let challenged = Arc::new(AtomicU64::new(0));
+        let revoted = Arc::new(AtomicU64::new(0));
+        let mut board = connect(&servers.board_url, &servers.board).await?;
+        let election = fetch_election(&mut board)
+            .await
+            .context("the voter client reading the election")?;
+        let issuer = connect_issuer(&servers.issuer_url).await?;
+        let next = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicBool::new(false));
+        let bar = indicatif::ProgressBar::new(n);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "  voting [{bar:40}] {pos}/{len} voters, {per_sec}, eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let (challenges, revotes, seed) = (self.args.challenges, self.args.revotes, self.seed);
+        let workers = self
+            .args
+            .concurrency
+            .min(usize::try_from(n).unwrap_or(usize::MAX));
+        let mut tasks = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (mut board, issuer, election) = (board.clone(), issuer.clone(), election.clone());
+            let (next, failed, bar, codes) =
+                (next.clone(), failed.clone(), bar.clone(), codes.clone());
+            let (challenged, revoted) = (challenged.clone(), revoted.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut totals = vec![vec![0u64; MAYOR.len()], vec![0u64; PARKS.len()]];
+                loop {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let v = next.fetch_add(1, Ordering::Relaxed);
+                    if v >= n {
+                        break;
+                    }
+                    let r = async {
+                        let c = codes
+                            .get(usize::try_from(v)?)
+                            .context("no enrollment code")?;
+                        let cred = enroll_with(
+                            issuer.clone(),
+                            &c.voter_id,
+                            c.code.canonical(),
+                            &c.district,
+                            &election,
+                        )
+                        .await
+                        .context("enrolling")?;
+                        let mut sel = choices(seed, v, 0);
+                        if picked(v, n, challenges, false) {
+                            let (e, cr, s) = (election.clone(), cred.clone(), sel.clone());
+                            let spent =
+                                tokio::task::spawn_blocking(move || prepare(&e, &cr, &s, 0))
+                                    .await??;
+                            let report = challenge(&mut board, spent, &sel)
+                                .await
+                                .context("challenging")?;
+                            ensure!(report.honest(), "the challenge found a dishonest device");
+                            challenged.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let (e, cr, s) = (election.clone(), cred.clone(), sel.clone());
+                        let ballot =
+                            tokio::task::spawn_blocking(move || prepare(&e, &cr, &s, 0)).await??;
+                        cast(&mut board, ballot).await.context("casting")?;
+                        if picked(v, n, revotes, true) {
+                            sel = choices(seed, v, 1);
+                            let (e, cr, s) = (election.clone(), cred.clone(), sel.clone());
+                            let ballot =
+                                tokio::task::spawn_blocking(move || prepare(&e, &cr, &s, 0))
+                                    .await??;
+                            cast(&mut board, ballot).await.context("casting again")?;
+                            revoted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok::<_, anyhow::Error>(sel)
+                    }
+                    .await;
+                    match r {
+                        Ok(sel) => {
+                            for (t, s) in totals.iter_mut().zip(&sel) {
+                                for (a, b) in t.iter_mut().zip(s) {
+                                    *a += b;
+                                }
+                            }
+                            bar.inc(1);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e.context(format!("voter-{v:07}")));
+                        }
+                    }
+                }
+                Ok(totals)
+            }));
+        }
+        let mut totals = vec![vec![0u64; MAYOR.len()], vec![0u64; PARKS.len()]];
+        let mut first_error = None;
+        for task in tasks {
+            match task.await.context("a voter task died")? {
+                Ok(t) => {
+                    for (a, b) in totals.iter_mut().zip(&t) {
+                        for (x, y) in a.iter_mut().zip(b) {
+                            *x += y;
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        bar.finish_and_clear();
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        Ok((
+            totals,
+            challenged.load(Ordering::Relaxed),
+            revoted.load(Ordering::Relaxed),
+        ))
+    }
+}
+
+/// The verifier's result rows must be the posted result.
+fn check_report_results(
+    report: &tallyboard_verifier::Report,
+    summary: &ResultSummary,
+) -> anyhow::Result<()> {
+    for c in &summary.contests {
+        for (option, _, count) in &c.options {
+            let row = report
+                .results
+                .iter()
+                .find(|r| r.contest == c.contest && &r.option == option && r.round == summary.round)
+                .with_context(|| {
+                    format!("the verifier reports no count for {}/{option}", c.contest)
+                })?;
+            ensure!(
+                row.count == *count,
+                "{}/{option}: the verifier counts {}, the result says {count}",
+                c.contest,
+                row.count
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_follow_the_rules() {
+        for v in 0..2_000 {
+            for attempt in 0..2 {
+                let c = choices(7, v, attempt);
+                assert_eq!(c[0].iter().sum::<u64>(), 1);
+                let parks: u64 = c[1].iter().sum();
+                assert!((1..=2).contains(&parks));
+                assert!(c[1].iter().all(|&x| x <= 1));
+            }
+        }
+    }
+
+    #[test]
+    fn picked_counts() {
+        for (n, k) in [(1000u64, 10u64), (7, 3), (5, 10), (100, 0), (1, 1)] {
+            for shift in [false, true] {
+                let got = (0..n).filter(|&v| picked(v, n, k, shift)).count() as u64;
+                assert_eq!(got, k.min(n), "n={n} k={k} shift={shift}");
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! `tallyboard verify`, `tallyboard export`, `tallyboard gen-record`: the
+//! independent verifier (`spec/checks.md`), the record export
+//! (`spec/export.md`) and the record generator.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+use tallyboard_board::BoardClient;
+use tallyboard_tlog::Ed25519Verifier;
+use tallyboard_verifier::generate::{generate_to_file, GenOptions};
+use tallyboard_verifier::{export_record, verify_file, VerifyOptions};
+
+/// Verify an election record: every check of spec/checks.md.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Download the record from this board (`http://host:port`).
+    #[arg(long, requires = "board_key", conflicts_with = "record")]
+    pub board: Option<String>,
+    /// The board's verifier key (C2SP vkey); must be the manifest's board key.
+    #[arg(long)]
+    pub board_key: Option<String>,
+    /// Verify this exported record file (spec/export.md).
+    #[arg(long, required_unless_present = "board")]
+    pub record: Option<PathBuf>,
+    /// An earlier signed checkpoint saved by you (repeatable): it must be
+    /// consistent with the record.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub checkpoints: Vec<PathBuf>,
+    /// Print the report as JSON (schema in spec/checks.md §10).
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Write the counted ballot of every credential to this file
+    /// (`credential-hex round entry-index` per line, check V5.4).
+    #[arg(long, value_name = "FILE")]
+    pub counted: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Export a board's record to a file (spec/export.md).
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The board (`http://host:port`).
+    #[arg(long)]
+    pub board: String,
+    /// The board's verifier key (C2SP vkey).
+    #[arg(long)]
+    pub board_key: String,
+    /// Output file.
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
+}
+
+/// Generate a complete valid election record, in process (no network).
+#[derive(Debug, Args)]
+pub struct GenRecordArgs {
+    /// Ballots (one voter and credential each).
+    #[arg(long)]
+    pub ballots: u64,
+    /// Output record file; the board key is written to FILE.board-key.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Options of the one-of-n contest.
+    #[arg(long, default_value_t = 5)]
+    pub options: u32,
+    /// Districts.
+    #[arg(long, default_value_t = 1)]
+    pub districts: u32,
+    /// Trustees.
+    #[arg(long, default_value_t = 3)]
+    pub trustees: u8,
+    /// Threshold.
+    #[arg(long, default_value_t = 2)]
+    pub threshold: u8,
+    /// Voters who cast a second ballot (the last counts).
+    #[arg(long, default_value_t = 0)]
+    pub revotes: u64,
+    /// Voters who challenge a ballot before casting.
+    #[arg(long, default_value_t = 0)]
+    pub challenged: u64,
+    /// Revote policy FIRST_COUNTS (default: LAST_COUNTS).
+    #[arg(long)]
+    pub first_counts: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+fn parse_vkey(s: &str) -> anyhow::Result<Ed25519Verifier> {
+    Ed25519Verifier::from_vkey(s.trim()).context("--board-key is not a C2SP Ed25519 vkey")
+}
+
+async fn connect(url: &str, key: &Ed25519Verifier) -> anyhow::Result<BoardClient> {
+    BoardClient::connect(url, key.clone(), None)
+        .await
+        .with_context(|| format!("connecting to the board at {url}"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Runs `tallyboard verify`. Exit code 0 only if every check passes, 1 if a
+/// check fails; errors (unreadable files, unreachable board) are reported as
+/// `Err`.
+pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = VerifyOptions {
+        threads: args.threads,
+        progress: !args.quiet,
+        counted_out: args.counted.clone(),
+        ..VerifyOptions::default()
+    };
+    if let Some(k) = &args.board_key {
+        opts.board_key = Some(parse_vkey(k)?);
+    }
+    for path in &args.checkpoints {
+        let note = std::fs::read(path)
+            .with_context(|| format!("reading checkpoint {}", path.display()))?;
+        opts.checkpoints.push((path.display().to_string(), note));
+    }
+    let spool;
+    let record = match (&args.record, &args.board) {
+        (Some(path), _) => path.clone(),
+        (None, Some(url)) => {
+            let key = opts
+                .board_key
+                .clone()
+                .context("--board needs --board-key")?;
+            spool = tempfile::NamedTempFile::new().context("creating a temporary record file")?;
+            let file = spool
+                .reopen()
+                .context("opening the temporary record file")?;
+            let summary = runtime()?.block_on(async {
+                let mut client = connect(url, &key).await?;
+                export_record(&mut client, std::io::BufWriter::new(file))
+                    .await
+                    .context("downloading the record")
+            })?;
+            opts.board_consistency.push(format!(
+                "board consistency proof {} -> {}",
+                summary.entries, summary.latest_size
+            ));
+            spool.path().to_path_buf()
+        }
+        (None, None) => anyhow::bail!("give --record FILE or --board URL"),
+    };
+    let report = verify_file(&record, &opts)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_human());
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs `tallyboard export`.
+pub fn run_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let key = parse_vkey(&args.board_key)?;
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let summary = runtime()?.block_on(async {
+        let mut client = connect(&args.board, &key).await?;
+        export_record(&mut client, std::io::BufWriter::new(file))
+            .await
+            .context("exporting the record")
+    })?;
+    eprintln!(
+        "wrote {} entries to {} (board now at {} entries, consistent)",
+        summary.entries,
+        args.out.display(),
+        summary.latest_size
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `tallyboard gen-record`.
+pub fn run_gen_record(args: GenRecordArgs) -> anyhow::Result<ExitCode> {
+    let opts = GenOptions {
+        ballots: args.ballots,
+        options: args.options,
+        districts: args.districts,
+        trustees: args.trustees,
+        threshold: args.threshold,
+        revotes: args.revotes,
+        challenged: args.challenged,
+        first_counts: args.first_counts,
+        threads: args.threads,
+        seed: tallyboard_verifier::generate::random_seed(),
+        progress: true,
+    };
+    let summary = generate_to_file(&opts, &args.out)?;
+    eprintln!(
+        "wrote {} entries to {} in {:.1} s; board key in {}.board-key: {}",
+        summary.entries,
+        args.out.display(),
+        summary.seconds,
+        args.out.display(),
+        summary.board_vkey
+    );
+    Ok(ExitCode::SUCCESS)
+}

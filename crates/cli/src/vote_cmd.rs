@@ -1,0 +1,365 @@
+//! `tallyboard vote ...`: the voter's client (`spec/client.md`): enroll,
+//! cast with a verified receipt, challenge the device (Benaloh), re-check a
+//! receipt.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use tallyboard_board::BoardClient;
+use tallyboard_client::{
+    cast, challenge, check_still_included, enroll, enroll_in_district, fetch_election, prepare,
+    selections_for, verify_receipt_file, ClientError, ContestChoice, Credential, Election,
+};
+use tallyboard_tlog::Ed25519Verifier;
+
+/// Exit code when a challenge shows the device encrypted something else.
+const EXIT_DEVICE_MISMATCH: u8 = 2;
+
+/// The board to talk to and the key it must sign with.
+#[derive(Debug, Clone, Args)]
+pub struct BoardArgs {
+    /// The bulletin board's URL.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:50051")]
+    board: String,
+    /// The board's verifier key (C2SP vkey, `board.pub`), or a file holding it.
+    #[arg(long, value_name = "VKEY|FILE")]
+    board_key: String,
+}
+
+/// What the voter chose.
+#[derive(Debug, Clone, Args)]
+pub struct ChoiceArgs {
+    /// The voter's credential file (from `vote enroll`).
+    #[arg(long, value_name = "FILE")]
+    credential: PathBuf,
+    /// A choice, once per contest: `CONTEST=OPTION[,OPTION...]`, or for
+    /// points `CONTEST=OPTION:POINTS,...`. A contest left out chooses
+    /// nothing (where its rule allows it).
+    #[arg(long = "choice", value_name = "CONTEST=OPTION[,OPTION...]")]
+    choices: Vec<ContestChoice>,
+    /// Caucus round (0: first alignment or an ordinary election; 1: realignment).
+    #[arg(long, default_value_t = 0)]
+    round: u32,
+}
+
+/// Voter commands.
+#[derive(Debug, Subcommand)]
+pub enum VoteCommand {
+    /// Obtain a credential from the issuer with an enrollment code. The
+    /// credential key is made here; the issuer signs it blindly.
+    Enroll {
+        #[command(flatten)]
+        board: BoardArgs,
+        /// The credential issuer's URL.
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The voter id on the roll.
+        #[arg(long)]
+        voter_id: String,
+        /// The enrollment code from the enrollment letter; `-` reads it from
+        /// standard input (keeps it out of the shell history).
+        #[arg(long)]
+        code: String,
+        /// The voter's district (from the letter); needed only when the
+        /// election has several.
+        #[arg(long)]
+        district: Option<String>,
+        /// Where to write the credential (mode 0600; never overwritten).
+        #[arg(long, value_name = "CRED_FILE")]
+        out: PathBuf,
+    },
+    /// Encrypt, prove and cast a ballot; verify and keep the receipt.
+    Cast {
+        #[command(flatten)]
+        board: BoardArgs,
+        #[command(flatten)]
+        choice: ChoiceArgs,
+        /// Where to write the receipt.
+        #[arg(long, value_name = "FILE")]
+        receipt_out: Option<PathBuf>,
+    },
+    /// Encrypt a ballot and challenge it instead of casting: the ballot is
+    /// posted with its randomness (never counted) and checked to encrypt
+    /// exactly these choices. Cast afterwards with a fresh `vote cast`.
+    Challenge {
+        #[command(flatten)]
+        board: BoardArgs,
+        #[command(flatten)]
+        choice: ChoiceArgs,
+    },
+    /// Re-check a receipt: offline against the board key, then online that
+    /// the ballot is still on the board and the log was not forked.
+    CheckReceipt {
+        #[command(flatten)]
+        board: BoardArgs,
+        /// The receipt file (from `vote cast --receipt-out`).
+        #[arg(long, value_name = "FILE")]
+        receipt: PathBuf,
+    },
+}
+
+/// Runs a voter command.
+pub fn run(cmd: VoteCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        match cmd {
+            VoteCommand::Enroll {
+                board,
+                issuer,
+                voter_id,
+                code,
+                district,
+                out,
+            } => run_enroll(&board, &issuer, &voter_id, &code, district.as_deref(), &out).await,
+            VoteCommand::Cast {
+                board,
+                choice,
+                receipt_out,
+            } => run_cast(&board, &choice, receipt_out.as_deref()).await,
+            VoteCommand::Challenge { board, choice } => run_challenge(&board, &choice).await,
+            VoteCommand::CheckReceipt { board, receipt } => run_check(&board, &receipt).await,
+        }
+    })
+}
+
+fn board_key(arg: &str) -> anyhow::Result<Ed25519Verifier> {
+    let path = Path::new(arg);
+    let text = if path.is_file() {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the board key file {}", path.display()))?
+    } else {
+        arg.to_owned()
+    };
+    Ed25519Verifier::from_vkey(text.trim())
+        .with_context(|| format!("{arg:?} is neither a board verifier key nor a file holding one"))
+}
+
+async fn connect(args: &BoardArgs) -> anyhow::Result<BoardClient> {
+    let key = board_key(&args.board_key)?;
+    BoardClient::connect(&args.board, key, None)
+        .await
+        .with_context(|| format!("cannot connect to the board at {}", args.board))
+}
+
+async fn learn(board: &mut BoardClient) -> anyhow::Result<Election> {
+    let election = fetch_election(board)
+        .await
+        .context("cannot learn the election from the board")?;
+    println!(
+        "election    {} ({}), fingerprint {}",
+        election.election_id(),
+        election.manifest.raw.title,
+        hex(election.fingerprint())
+    );
+    println!(
+        "record      {} entries replayed through the rules of the record, matching the board's signed checkpoint (size {}); phase {:?} as of entry {}",
+        election.log_size,
+        election.checkpoint.size(),
+        election.phase,
+        election.log_size
+    );
+    Ok(election)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn run_enroll(
+    board: &BoardArgs,
+    issuer: &str,
+    voter_id: &str,
+    code: &str,
+    district: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    if out.exists() {
+        anyhow::bail!(
+            "{} exists; a credential is never overwritten",
+            out.display()
+        );
+    }
+    let code = if code == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the enrollment code from standard input")?;
+        line.trim().to_owned()
+    } else {
+        code.to_owned()
+    };
+    let mut client = connect(board).await?;
+    let election = learn(&mut client).await?;
+    let credential = match district {
+        Some(d) => enroll_in_district(issuer, voter_id, &code, d, &election).await,
+        None => enroll(issuer, voter_id, &code, &election).await,
+    }
+    .context("enrollment failed")?;
+    credential
+        .save(out)
+        .with_context(|| format!("cannot write the credential to {}", out.display()))?;
+    println!(
+        "credential  district {}, public key {}",
+        credential.district(),
+        hex(credential.public_key().as_bytes())
+    );
+    println!(
+        "verified    the issuer's blind signature under district {}'s key from the manifest",
+        credential.district()
+    );
+    println!(
+        "written     {} (mode 0600; keep it secret, it is your vote)",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The credential, the selections, and a summary of them in the voter's terms.
+fn selections(
+    election: &Election,
+    args: &ChoiceArgs,
+) -> anyhow::Result<(Credential, Vec<Vec<u64>>)> {
+    let credential = Credential::load(&args.credential)
+        .with_context(|| format!("cannot load the credential {}", args.credential.display()))?;
+    credential
+        .verify(election)
+        .context("the credential does not fit this election")?;
+    println!(
+        "credential  district {}, public key {}, issuer signature valid",
+        credential.district(),
+        hex(credential.public_key().as_bytes())
+    );
+    let sel = selections_for(&election.manifest, credential.district(), &args.choices)?;
+    for (c, values) in election
+        .ballot_contests(credential.district())
+        .iter()
+        .zip(&sel)
+    {
+        let chosen: Vec<String> = c
+            .options
+            .iter()
+            .zip(values)
+            .filter(|(_, &v)| v > 0)
+            .map(|(o, &v)| {
+                if v == 1 {
+                    o.id.clone()
+                } else {
+                    format!("{}:{v}", o.id)
+                }
+            })
+            .collect();
+        let chosen = if chosen.is_empty() {
+            "(nothing)".to_owned()
+        } else {
+            chosen.join(", ")
+        };
+        println!("choice      {}: {chosen}", c.id);
+    }
+    Ok((credential, sel))
+}
+
+async fn run_cast(
+    board: &BoardArgs,
+    args: &ChoiceArgs,
+    receipt_out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut client = connect(board).await?;
+    let election = learn(&mut client).await?;
+    let (credential, sel) = selections(&election, args)?;
+    let prepared = prepare(&election, &credential, &sel, args.round)?;
+    println!();
+    println!("  BALLOT TRACKER  {}", prepared.tracker_hex());
+    println!();
+    let receipt = cast(&mut client, prepared)
+        .await
+        .context("casting failed")?;
+    println!("cast        entry {} on the board", receipt.index());
+    println!(
+        "verified    board signature on checkpoint (size {}); inclusion proof of the tracker at entry {}; entry read back byte-identical; checkpoint extends the replayed record",
+        receipt.checkpoint().size(),
+        receipt.index()
+    );
+    if let Some(path) = receipt_out {
+        std::fs::write(path, receipt.to_file_bytes())
+            .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+        println!(
+            "receipt     written to {} (check it later with `vote check-receipt`)",
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_challenge(board: &BoardArgs, args: &ChoiceArgs) -> anyhow::Result<ExitCode> {
+    let mut client = connect(board).await?;
+    let election = learn(&mut client).await?;
+    let (credential, sel) = selections(&election, args)?;
+    let prepared = prepare(&election, &credential, &sel, args.round)?;
+    println!();
+    println!(
+        "  BALLOT TRACKER  {}  (challenged: this ballot will not be cast)",
+        prepared.tracker_hex()
+    );
+    println!();
+    let report = match challenge(&mut client, prepared, &sel).await {
+        Ok(report) => report,
+        Err(ClientError::ChallengeMismatch(report)) => {
+            println!("challenge   entry {} on the board", report.index);
+            for c in &report.contests {
+                println!(
+                    "contest     {}: revealed {:?}, intended {:?}{}",
+                    c.contest,
+                    c.revealed,
+                    c.intended,
+                    if c.matches() { "" } else { "  <-- MISMATCH" }
+                );
+            }
+            eprintln!("DEVICE MISMATCH: the ballot encrypted other choices than yours. Do not cast with this device.");
+            return Ok(ExitCode::from(EXIT_DEVICE_MISMATCH));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("the challenge failed")),
+    };
+    println!(
+        "challenge   entry {} on the board, tracker {}",
+        report.index,
+        hex(&report.challenge_tracker.0)
+    );
+    for c in &report.contests {
+        println!(
+            "contest     {}: revealed {:?} = intended",
+            c.contest, c.revealed
+        );
+    }
+    println!("verified    the posted ballot is the one committed to; its proofs verify; the revealed choices and randomness re-encrypt to its ciphertexts; they are your choices");
+    println!("next        this ballot is spent (never counted); run `vote cast` to encrypt afresh and cast");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_check(board: &BoardArgs, path: &Path) -> anyhow::Result<ExitCode> {
+    let key = board_key(&board.board_key)?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let receipt = verify_receipt_file(&key, &bytes).context("the receipt does not verify")?;
+    println!("  BALLOT TRACKER  {}", receipt.tracker_hex());
+    println!(
+        "offline     board signature on checkpoint (size {}) and inclusion of the tracker at entry {}: valid",
+        receipt.checkpoint().size(),
+        receipt.index()
+    );
+    let mut client = connect(board).await?;
+    let check = check_still_included(&mut client, &receipt)
+        .await
+        .context("the board cannot show the ballot is still on the record (keep this receipt: it is evidence)")?;
+    println!(
+        "online      the board's latest checkpoint (size {}) is consistent with the receipt's; entry {} still hashes to the tracker and is included",
+        check.latest.checkpoint().size(),
+        receipt.index()
+    );
+    Ok(ExitCode::SUCCESS)
+}

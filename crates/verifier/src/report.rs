@@ -1,0 +1,302 @@
+//! The verification report: one line per check, the result table, and the
+//! stable JSON form (`spec/checks.md` §10).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::checks::CHECKS;
+
+/// Schema identifier of the JSON report.
+pub const SCHEMA: &str = "tallyboard-verify/v1";
+
+/// Most failures kept per check (the count of failures is exact).
+pub const MAX_FAILURES_KEPT: usize = 20;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every instance passed (at least one instance, or the check is global).
+    Pass,
+    /// At least one instance failed.
+    Fail,
+    /// Nothing on the record to check (e.g. no caucus, no tally yet).
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+/// One failed instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Log index of the entry, when the failure concerns one.
+    pub entry: Option<u64>,
+    /// The record rule (`spec/record.md` §6), when the rules found it.
+    pub rule: Option<String>,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// The result of one numbered check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// `V<n>.<m>`.
+    pub id: &'static str,
+    /// Short name.
+    pub name: &'static str,
+    /// Outcome.
+    pub status: Status,
+    /// Instances verified (entries, proofs, checkpoints; see `spec/checks.md`).
+    pub count: u64,
+    /// What was counted, e.g. "ballots".
+    pub unit: String,
+    /// Number of failed instances.
+    pub failed: u64,
+    /// The first failures (at most [`MAX_FAILURES_KEPT`]).
+    pub failures: Vec<Failure>,
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultRow {
+    /// Caucus round (0 for an ordinary election).
+    pub round: u32,
+    /// Contest id.
+    pub contest: String,
+    /// District id ("" for an election-wide total).
+    pub district: String,
+    /// Option id.
+    pub option: String,
+    /// Decrypted count.
+    pub count: u64,
+}
+
+/// What the record is.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecordInfo {
+    /// Election id (from the manifest).
+    pub election_id: String,
+    /// Election fingerprint, hex.
+    pub fingerprint: String,
+    /// Board origin (from the manifest).
+    pub origin: String,
+    /// Entries in the record.
+    pub entries: u64,
+    /// Size of the signed checkpoint.
+    pub checkpoint_size: u64,
+    /// Root hash of the signed checkpoint, base64.
+    pub root: String,
+    /// Phase after the last entry.
+    pub phase: String,
+    /// Ballots cast (revotes included).
+    pub ballots_cast: u64,
+    /// Challenged ballots.
+    pub challenged: u64,
+}
+
+/// Run statistics (not part of the verdict).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Performance {
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Process CPU seconds (user + system).
+    pub cpu_seconds: f64,
+    /// Ballots (cast and challenged) per wall-clock second.
+    pub ballots_per_second: f64,
+    /// One variable-base ristretto255 scalar multiplication, measured in this
+    /// run, in microseconds.
+    pub unit_us: f64,
+    /// CPU time per ballot in units (whole run, everything included).
+    pub units_per_ballot: f64,
+    /// Peak resident set size in MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA`].
+    pub schema: &'static str,
+    /// True iff no check failed.
+    pub ok: bool,
+    /// The record.
+    pub record: RecordInfo,
+    /// Every check of `spec/checks.md`, in order.
+    pub checks: Vec<CheckResult>,
+    /// The decrypted results.
+    pub results: Vec<ResultRow>,
+    /// Statistics of the run.
+    pub performance: Performance,
+}
+
+/// Accumulates check outcomes while verifying.
+#[derive(Debug, Default)]
+pub struct Tally {
+    counts: BTreeMap<&'static str, u64>,
+    units: BTreeMap<&'static str, String>,
+    failed: BTreeMap<&'static str, u64>,
+    failures: BTreeMap<&'static str, Vec<Failure>>,
+    passed_global: BTreeMap<&'static str, bool>,
+}
+
+impl Tally {
+    /// Counts `n` passing instances of `check`, described by `unit`.
+    pub fn pass(&mut self, check: &'static str, n: u64, unit: &str) {
+        *self.counts.entry(check).or_insert(0) += n;
+        self.units.entry(check).or_insert_with(|| unit.to_string());
+    }
+    /// Marks a global check (no instances) as performed.
+    pub fn performed(&mut self, check: &'static str, unit: &str) {
+        self.passed_global.insert(check, true);
+        self.units.entry(check).or_insert_with(|| unit.to_string());
+    }
+    /// Records a failure of `check`.
+    pub fn fail(&mut self, check: &'static str, f: Failure) {
+        *self.failed.entry(check).or_insert(0) += 1;
+        let v = self.failures.entry(check).or_default();
+        if v.len() < MAX_FAILURES_KEPT {
+            v.push(f);
+        }
+    }
+    /// Total failures.
+    pub fn failures(&self) -> u64 {
+        self.failed.values().sum()
+    }
+    /// Count of passing instances of a check.
+    pub fn count(&self, check: &str) -> u64 {
+        self.counts.get(check).copied().unwrap_or(0)
+    }
+
+    /// The checks in report order.
+    pub fn results(&self) -> Vec<CheckResult> {
+        CHECKS
+            .iter()
+            .map(|&(id, name)| {
+                let count = self.count(id);
+                let failed = self.failed.get(id).copied().unwrap_or(0);
+                let status = if failed > 0 {
+                    Status::Fail
+                } else if count > 0 || self.passed_global.contains_key(id) {
+                    Status::Pass
+                } else {
+                    Status::NotApplicable
+                };
+                CheckResult {
+                    id,
+                    name,
+                    status,
+                    count,
+                    unit: self.units.get(id).cloned().unwrap_or_default(),
+                    failed,
+                    failures: self.failures.get(id).cloned().unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Report {
+    /// The check `id`.
+    pub fn check(&self, id: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    /// Ids of the failed checks.
+    pub fn failed_checks(&self) -> Vec<&'static str> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The JSON form (`spec/checks.md` §10).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The human form: one line per check, failures below their check,
+    /// then the result table.
+    pub fn to_human(&self) -> String {
+        let mut s = String::new();
+        let r = &self.record;
+        let _ = writeln!(
+            s,
+            "election {} ({}), board {}: {} entries, phase {}",
+            r.election_id, r.fingerprint, r.origin, r.entries, r.phase
+        );
+        for c in &self.checks {
+            let status = match c.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::NotApplicable => "n/a",
+            };
+            let what = if c.unit.is_empty() {
+                String::new()
+            } else {
+                format!("{} {}", c.count, c.unit)
+            };
+            let _ = writeln!(s, "{:<5} {:<62} {:>24}  {status}", c.id, c.name, what);
+            for f in &c.failures {
+                let at = f.entry.map(|e| format!("entry {e}: ")).unwrap_or_default();
+                let rule = f
+                    .rule
+                    .as_ref()
+                    .map(|r| format!("rule {r}: "))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "      {at}{rule}{}", f.message);
+            }
+            if c.failed > c.failures.len() as u64 {
+                let _ = writeln!(
+                    s,
+                    "      ... and {} more",
+                    c.failed - c.failures.len() as u64
+                );
+            }
+        }
+        if !self.results.is_empty() {
+            let _ = writeln!(s, "\nresult");
+            let _ = writeln!(
+                s,
+                "{:<5} {:<20} {:<12} {:<20} {:>12}",
+                "round", "contest", "district", "option", "count"
+            );
+            for row in &self.results {
+                let _ = writeln!(
+                    s,
+                    "{:<5} {:<20} {:<12} {:<20} {:>12}",
+                    row.round,
+                    row.contest,
+                    if row.district.is_empty() {
+                        "-"
+                    } else {
+                        &row.district
+                    },
+                    row.option,
+                    row.count
+                );
+            }
+        }
+        let p = &self.performance;
+        if p.seconds > 0.0 {
+            let _ = writeln!(
+                s,
+                "\n{:.1} s on {} threads, {:.0} ballots/s, {:.2} units/ballot (unit {:.1} µs), peak RSS {:.0} MiB",
+                p.seconds, p.threads, p.ballots_per_second, p.units_per_ballot, p.unit_us, p.peak_rss_mib
+            );
+        }
+        let _ = writeln!(
+            s,
+            "{}",
+            if self.ok {
+                "VERIFIED: every check passed".to_string()
+            } else {
+                format!("NOT VERIFIED: failed {}", self.failed_checks().join(", "))
+            }
+        );
+        s
+    }
+}

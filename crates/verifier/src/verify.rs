@@ -1,0 +1,1273 @@
+//! The verification engine (`spec/checks.md`).
+//!
+//! One reader thread streams the record file; worker threads precheck
+//! chunks of entries against a snapshot of the rules
+//! ([`Prechecker`]) with the expensive ballot proofs deferred and verified
+//! per chunk in one batch; the calling thread applies the results in log
+//! order to a compact [`RecordState`], so the rules of the board and of the
+//! verifier are the same code. On top of the rules the engine recomputes
+//! independently what it can: the Merkle tree, the aggregates of the counted
+//! ballots, the combination of the partial decryptions, the credentials used
+//! per district, which ballot counted per credential.
+//!
+//! Memory is bounded by the number of entries and credentials (about
+//! 32 bytes per entry and 100 bytes per credential, plus the rules' sets of
+//! body hashes and voter hashes), never by their sizes: entries are dropped
+//! once applied and re-read from the file when needed.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, SeedableRng};
+use tallyboard_crypto::elgamal::Ciphertext;
+use tallyboard_protocol::ballot::CheckedBallot;
+use tallyboard_protocol::manifest::ElectionManifest;
+use tallyboard_protocol::v1::{self, entry_body::Payload};
+use tallyboard_protocol::{
+    verify_deferred_batch, DeferredBallotProofs, Prechecked, Prechecker, RecordState, RuleError,
+};
+use tallyboard_threshold::{DkgMessage, PartialDecryption};
+use tallyboard_tlog::{
+    leaf_hash, verify_checkpoint_consistency, Ed25519Verifier, Hash, NoteVerifier, SignedCheckpoint,
+};
+
+use crate::checks::{check_of_rule, EntryKind};
+use crate::record::{RawEntry, RecordError, RecordReader};
+use crate::report::{Failure, Performance, RecordInfo, Report, ResultRow, Tally, SCHEMA};
+use crate::tree::LeafTree;
+
+/// Entries per work unit.
+const CHUNK: usize = 128;
+
+/// Options of a verification run.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The board key the user expects (`--board-key`); must be the
+    /// manifest's.
+    pub board_key: Option<Ed25519Verifier>,
+    /// Earlier signed checkpoints to check against the record (V1.3):
+    /// (label, note bytes).
+    pub checkpoints: Vec<(String, Vec<u8>)>,
+    /// Consistency between checkpoints already proven by the board while
+    /// downloading (label), counted under V1.3.
+    pub board_consistency: Vec<String>,
+    /// Draw a progress bar on standard error.
+    pub progress: bool,
+    /// Write the counted ballot of every credential here (V5.4).
+    pub counted_out: Option<PathBuf>,
+    /// Stop applying entries after this many failures (0: 1000).
+    pub max_failures: u64,
+}
+
+/// Errors that prevent verification from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The record cannot be opened.
+    #[error("cannot open the record {path}: {source}")]
+    Open {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Random access to the record, to re-read an entry by its offset.
+trait Source: Send + Sync {
+    fn stream(&self) -> io::Result<Box<dyn Read + Send + '_>>;
+    fn read_at(&self, offset: u64) -> io::Result<Vec<u8>>;
+}
+
+struct FileSource {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Source for FileSource {
+    fn stream(&self) -> io::Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            File::open(&self.path)?,
+        )))
+    }
+    fn read_at(&self, offset: u64) -> io::Result<Vec<u8>> {
+        let mut f = self
+            .file
+            .lock()
+            .map_err(|_| io::Error::other("poisoned lock"))?;
+        f.seek(SeekFrom::Start(offset.saturating_sub(4)))?;
+        let mut len = [0u8; 4];
+        f.read_exact(&mut len)?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > tallyboard_protocol::MAX_ENTRY_BYTES {
+            return Err(io::Error::other("bad entry length"));
+        }
+        let mut buf = vec![0u8; len];
+        f.read_exact(&mut buf)?;
+        Ok(buf)
+    }
+}
+
+struct BytesSource<'a>(&'a [u8]);
+
+impl Source for BytesSource<'_> {
+    fn stream(&self) -> io::Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.0))
+    }
+    fn read_at(&self, offset: u64) -> io::Result<Vec<u8>> {
+        let o = usize::try_from(offset).map_err(io::Error::other)?;
+        let len =
+            self.0
+                .get(o.saturating_sub(4)..o)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+                .ok_or_else(|| io::Error::other("offset outside the record"))? as usize;
+        self.0
+            .get(o..o + len)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| io::Error::other("entry outside the record"))
+    }
+}
+
+/// Verifies the record file at `path`.
+pub fn verify_file(path: &Path, opts: &VerifyOptions) -> Result<Report, VerifyError> {
+    let open = |p: &Path| {
+        File::open(p).map_err(|source| VerifyError::Open {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let src = FileSource {
+        path: path.to_path_buf(),
+        file: Mutex::new(open(path)?),
+    };
+    Ok(run(&src, opts))
+}
+
+/// Verifies a record held in memory (same format as a record file).
+pub fn verify_bytes(record: &[u8], opts: &VerifyOptions) -> Report {
+    run(&BytesSource(record), opts)
+}
+
+/// A prechecked entry coming back from a worker.
+struct Item {
+    index: u64,
+    offset: u64,
+    leaf: Hash,
+    kind: EntryKind,
+    generation: u8,
+    bytes: Vec<u8>,
+    result: Result<Prechecked, RuleError>,
+    alphas: Vec<[u8; 32]>,
+}
+
+struct ChunkOut {
+    seq: u64,
+    items: Vec<Item>,
+}
+
+/// The ciphertext α encodings of a ballot (for V6.2), from the exact bytes
+/// for choice contests, compressed from the points otherwise.
+fn ballot_alphas(m: &ElectionManifest, b: &v1::Ballot, checked: &CheckedBallot) -> Vec<[u8; 32]> {
+    use tallyboard_protocol::ballot::ContestSpec;
+    let mut out = Vec::new();
+    for (ec, (pos, cts)) in b.contests.iter().zip(&checked.contests) {
+        match m.specs.get(*pos) {
+            Some(ContestSpec::Choice(_)) => {
+                for i in 0..cts.len() {
+                    let at = 8 + 64 * i;
+                    if let Some(a) = ec.encrypted.get(at..at + 32) {
+                        let mut x = [0u8; 32];
+                        x.copy_from_slice(a);
+                        out.push(x);
+                    }
+                }
+            }
+            _ => out.extend(cts.iter().map(|c| c.alpha.compress().to_bytes())),
+        }
+    }
+    out
+}
+
+fn inner_ballot(p: &Prechecked) -> Option<&v1::Ballot> {
+    match p.entry().payload()? {
+        Payload::Ballot(b) => Some(b),
+        Payload::ChallengedBallot(c) => c.ballot.as_ref(),
+        _ => None,
+    }
+}
+
+/// A precheck's outcome, the entry's kind, and its ballot ciphertexts' α.
+type Prechecked3 = (
+    Result<(Prechecked, Option<DeferredBallotProofs>), RuleError>,
+    EntryKind,
+    Vec<[u8; 32]>,
+);
+
+fn precheck_one(pre: &Prechecker, bytes: &[u8]) -> Prechecked3 {
+    let r = pre.precheck_deferred(bytes);
+    let kind = match &r {
+        Ok((p, _)) => p
+            .entry()
+            .payload()
+            .map_or(EntryKind::Unknown, EntryKind::of),
+        Err(_) => EntryKind::sniff(bytes),
+    };
+    let alphas = match (&r, pre.manifest()) {
+        (Ok((p, _)), Some(m)) => match (inner_ballot(p), p.ballot()) {
+            (Some(b), Some(c)) => ballot_alphas(m, b, c),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    (r, kind, alphas)
+}
+
+fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
+    let generation = pre.generation();
+    let mut staged = Vec::with_capacity(chunk.len());
+    for raw in chunk {
+        let leaf = leaf_hash(&raw.bytes);
+        let (r, kind, alphas) = precheck_one(pre, &raw.bytes);
+        staged.push((raw, leaf, r, kind, alphas));
+    }
+    let deferred: Vec<(usize, &DeferredBallotProofs)> = staged
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.2 {
+            Ok((_, Some(d))) => Some((i, d)),
+            _ => None,
+        })
+        .collect();
+    let refs: Vec<&DeferredBallotProofs> = deferred.iter().map(|(_, d)| *d).collect();
+    let outcomes = verify_deferred_batch(
+        &refs,
+        ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed())),
+    );
+    let bad: HashMap<usize, RuleError> = deferred
+        .iter()
+        .zip(outcomes)
+        .filter_map(|((i, _), o)| o.err().map(|e| (*i, e)))
+        .collect();
+    let mut bad = bad;
+    let items = staged
+        .into_iter()
+        .enumerate()
+        .map(|(i, (raw, leaf, r, kind, alphas))| Item {
+            index: raw.index,
+            offset: raw.offset,
+            leaf,
+            kind,
+            generation,
+            result: match bad.remove(&i) {
+                Some(e) => Err(e),
+                None => r.map(|(p, _)| p),
+            },
+            bytes: raw.bytes,
+            alphas,
+        })
+        .collect();
+    ChunkOut { seq, items }
+}
+
+/// A seed from the OS RNG through `getrandom` failing is not expected; this
+/// fallback still differs per call.
+fn rand_seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    let t = Instant::now().elapsed().as_nanos().to_le_bytes();
+    s[..16].copy_from_slice(&t);
+    s
+}
+
+/// Per-round bookkeeping of the verifier's own recomputation.
+#[derive(Default)]
+struct Own {
+    /// Σ of the ciphertexts of every applied ballot, per (round, contest, district).
+    sums: HashMap<(u32, usize, usize), Vec<Ciphertext>>,
+    /// Issuance entries per district id.
+    issued: HashMap<String, u64>,
+    /// Cast ballot entries per round, as bitsets over log indexes.
+    cast: [Vec<u64>; 2],
+    /// (u32 fingerprint of α, entry index) of every cast ballot ciphertext
+    /// (8 bytes each; entries beyond index 2³² − 1 are checked by a re-read
+    /// of every ballot instead, see `alpha_overflow`).
+    alpha_fps: Vec<(u32, u32)>,
+    /// Some cast ballot had an index above 2³² − 1.
+    alpha_overflow: bool,
+    /// Challenged ballots: α encoding → challenged entry index.
+    challenged_alphas: HashMap<[u8; 32], u64>,
+    /// Key-ceremony messages by type.
+    dkg: [u64; 4],
+    /// Ballots per round counted by the verifier after resolving revotes.
+    counted: [u64; 2],
+}
+
+fn set_bit(bits: &mut Vec<u64>, i: u64) {
+    let w = (i / 64) as usize;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    bits[w] |= 1 << (i % 64);
+}
+
+fn get_bit(bits: &[u64], i: u64) -> bool {
+    bits.get((i / 64) as usize)
+        .is_some_and(|w| w & (1 << (i % 64)) != 0)
+}
+
+fn fp(a: &[u8; 32]) -> u32 {
+    u32::from_le_bytes([a[1], a[2], a[3], a[4]])
+}
+
+struct Engine<'s> {
+    src: &'s dyn Source,
+    state: RecordState,
+    shared: Arc<RwLock<Arc<Prechecker>>>,
+    tree: LeafTree,
+    offsets: Vec<u64>,
+    tally: Tally,
+    own: Own,
+    manifest: Option<Arc<ElectionManifest>>,
+    results: Vec<ResultRow>,
+    max_failures: u64,
+    stopped: bool,
+    ballots: u64,
+}
+
+impl Engine<'_> {
+    fn rule_failure(&mut self, index: u64, e: &RuleError, kind: EntryKind) {
+        let check = check_of_rule(e.rule, kind);
+        self.tally.fail(
+            check,
+            Failure {
+                entry: Some(index),
+                rule: Some(e.rule.to_string()),
+                message: e.message.clone(),
+            },
+        );
+    }
+
+    fn failure(&mut self, check: &'static str, entry: Option<u64>, message: impl Into<String>) {
+        self.tally.fail(
+            check,
+            Failure {
+                entry,
+                rule: None,
+                message: message.into(),
+            },
+        );
+    }
+
+    fn refresh_prechecker(&mut self) {
+        let pre = Arc::new(self.state.prechecker());
+        if let Ok(mut w) = self.shared.write() {
+            *w = pre;
+        }
+    }
+
+    fn process(&mut self, item: Item) {
+        self.tree.push(item.leaf);
+        self.offsets.push(item.offset);
+        if self.stopped {
+            return;
+        }
+        let index = item.index;
+        let mut kind = item.kind;
+        let mut result = item.result;
+        let mut alphas = item.alphas;
+        if item.generation != self.state.precheck_generation() {
+            // The worker's snapshot predates the manifest or the election
+            // key: precheck again against the current state.
+            let (r, k, a) = precheck_one(&self.state.prechecker(), &item.bytes);
+            kind = k;
+            alphas = a;
+            result = r.and_then(|(p, d)| match d {
+                Some(d) => d.verify().map(|()| p),
+                None => Ok(p),
+            });
+        }
+        let p = match result {
+            Ok(p) => p,
+            Err(e) => return self.reject(index, &e, kind),
+        };
+        let ballot = p.ballot().cloned();
+        // Ballots (the bulk) need only their checked ciphertexts.
+        let payload = match p.entry().payload() {
+            Some(Payload::Ballot(_)) => None,
+            other => other.cloned(),
+        };
+        if let Some(Payload::EncryptedTally(t)) = &payload {
+            self.before_tally(index, t);
+        }
+        if let Err(e) = self.state.apply(p) {
+            return self.reject(index, &e, kind);
+        }
+        self.applied(index, kind, payload, ballot, alphas);
+    }
+
+    fn reject(&mut self, index: u64, e: &RuleError, kind: EntryKind) {
+        self.state.skip_refused();
+        self.rule_failure(index, e, kind);
+        if self.tally.failures() >= self.max_failures {
+            self.stopped = true;
+            self.failure(
+                "V1.4",
+                Some(index),
+                format!(
+                    "verification stopped after {} failures",
+                    self.tally.failures()
+                ),
+            );
+        }
+    }
+
+    fn applied(
+        &mut self,
+        index: u64,
+        kind: EntryKind,
+        payload: Option<Payload>,
+        ballot: Option<CheckedBallot>,
+        alphas: Vec<[u8; 32]>,
+    ) {
+        let t = &mut self.tally;
+        t.pass("V1.4", 1, "entries");
+        t.pass("V2.4", 1, "entries");
+        if kind != EntryKind::Manifest {
+            t.pass("V2.2", 1, "entries");
+        }
+        match payload {
+            Some(Payload::Manifest(_)) => {
+                t.pass("V2.1", 1, "manifest");
+                self.manifest = self.state.manifest().cloned();
+                self.refresh_prechecker();
+            }
+            Some(Payload::PhaseChange(_)) => t.pass("V2.3", 1, "phase changes"),
+            Some(Payload::Notice(_)) => {}
+            Some(Payload::Issuance(i)) => {
+                t.pass("V4.1", 1, "issuances");
+                *self.own.issued.entry(i.district).or_insert(0) += 1;
+            }
+            Some(Payload::Dkg(d)) => {
+                let k = match DkgMessage::from_bytes(&d.message) {
+                    Ok(DkgMessage::KeyAnnouncement(_)) => 0,
+                    Ok(DkgMessage::Commitment(_)) => 1,
+                    Ok(DkgMessage::Reveal(_)) => 2,
+                    _ => 3,
+                };
+                self.own.dkg[k] += 1;
+            }
+            Some(Payload::ElectionKey(_)) => self.refresh_prechecker(),
+            None if kind == EntryKind::Ballot => {
+                self.ballots += 1;
+                t.pass("V5.1", 1, "ballots");
+                t.pass("V4.2", 1, "credentials");
+                t.pass("V5.2", 1, "ballots");
+                t.pass("V5.3", 1, "ballots");
+                if let Some(b) = ballot {
+                    let r = (b.round as usize).min(1);
+                    set_bit(&mut self.own.cast[r], index);
+                    for (cpos, cts) in b.contests {
+                        let s = self
+                            .own
+                            .sums
+                            .entry((b.round, cpos, b.district))
+                            .or_insert_with(|| vec![Ciphertext::zero(); cts.len()]);
+                        for (a, c) in s.iter_mut().zip(cts) {
+                            *a += c;
+                        }
+                    }
+                }
+                match u32::try_from(index) {
+                    Ok(i) => self.own.alpha_fps.extend(alphas.iter().map(|a| (fp(a), i))),
+                    Err(_) => self.own.alpha_overflow = true,
+                }
+            }
+            Some(Payload::ChallengedBallot(_)) => {
+                self.ballots += 1;
+                t.pass("V5.1", 1, "ballots");
+                t.pass("V4.2", 1, "credentials");
+                t.pass("V5.2", 1, "ballots");
+                t.pass("V6.1", 1, "challenged ballots");
+                for a in alphas {
+                    self.own.challenged_alphas.insert(a, index);
+                }
+            }
+            Some(Payload::EncryptedTally(_)) => t.pass("V7.1", 1, "tallies"),
+            Some(Payload::PartialDecryption(_)) => t.pass("V7.2", 1, "partial decryptions"),
+            Some(Payload::Result(r)) => self.after_result(index, &r),
+            _ => {}
+        }
+    }
+
+    /// Before an encrypted tally is applied: resolve revotes, recompute the
+    /// aggregates of the counted ballots independently (V5.4, V6.2, V7.1).
+    fn before_tally(&mut self, index: u64, t: &v1::EncryptedTally) {
+        let round = t.round.min(1);
+        let Some(m) = self.manifest.clone() else {
+            return;
+        };
+        let policy_last = m.revote_policy != v1::RevotePolicy::FirstCounts;
+        // Which entry counts per credential, by the rules.
+        let mut counted_bits = Vec::new();
+        let mut counted_by_cred: HashMap<[u8; 32], u64> = HashMap::new();
+        let mut n_counted = 0u64;
+        if let Some(creds) = self.state.compact_credentials() {
+            for (k, c) in creds {
+                if let Some(i) = c.counted(round) {
+                    set_bit(&mut counted_bits, i);
+                    n_counted += 1;
+                    if c.cast(round) > 1 {
+                        counted_by_cred.insert(*k, i);
+                    }
+                }
+            }
+        }
+        let pending: HashSet<u64> = self
+            .state
+            .superseded_pending()
+            .iter()
+            .map(|p| p.index)
+            .collect();
+        // Every cast ballot of the round that does not count: re-read it,
+        // check the revote policy, take it out of our sums.
+        let cast = std::mem::take(&mut self.own.cast[round as usize]);
+        let mut not_counted = 0u64;
+        for (w, word) in cast.iter().enumerate() {
+            let mut bits = *word & !counted_bits.get(w).copied().unwrap_or(0);
+            while bits != 0 {
+                let i = (w as u64) * 64 + u64::from(bits.trailing_zeros());
+                bits &= bits - 1;
+                not_counted += 1;
+                self.uncount(i, round, policy_last, &counted_by_cred, &pending);
+            }
+        }
+        self.own.cast[round as usize] = cast;
+        self.own.counted[round as usize] = n_counted;
+        self.tally.pass("V5.4", n_counted, "credentials counted");
+        let _ = not_counted;
+        // V6.2: no counted ballot carries a challenged ciphertext.
+        if !self.own.challenged_alphas.is_empty() {
+            let fps: HashMap<u32, Vec<[u8; 32]>> =
+                self.own
+                    .challenged_alphas
+                    .keys()
+                    .fold(HashMap::new(), |mut acc, a| {
+                        acc.entry(fp(a)).or_default().push(*a);
+                        acc
+                    });
+            let mut suspects: Vec<u64> = self
+                .own
+                .alpha_fps
+                .iter()
+                .map(|&(f, i)| (f, u64::from(i)))
+                .filter(|(f, i)| fps.contains_key(f) && get_bit(&counted_bits, *i))
+                .map(|(_, i)| i)
+                .collect();
+            if self.own.alpha_overflow {
+                // Beyond 2³² entries: re-read every counted ballot above it.
+                for (w, word) in counted_bits.iter().enumerate().skip(1 << 26) {
+                    let mut bits = *word;
+                    while bits != 0 {
+                        suspects.push((w as u64) * 64 + u64::from(bits.trailing_zeros()));
+                        bits &= bits - 1;
+                    }
+                }
+            }
+            suspects.dedup();
+            for i in suspects {
+                let Some(alphas) = self.reread_alphas(i) else {
+                    continue;
+                };
+                if let Some(ch) = alphas
+                    .iter()
+                    .find_map(|a| self.own.challenged_alphas.get(a))
+                {
+                    let ch = *ch;
+                    self.failure(
+                        "V6.2",
+                        Some(i),
+                        format!("the counted ballot reuses a ciphertext of the challenged ballot at entry {ch}"),
+                    );
+                }
+            }
+        }
+        self.tally.pass(
+            "V6.2",
+            self.own.challenged_alphas.len() as u64,
+            "challenged ciphertexts",
+        );
+        if self.own.challenged_alphas.is_empty() && self.state.challenged() > 0 {
+            self.tally.performed("V6.2", "challenged ciphertexts");
+        }
+        // V7.1: the posted aggregates are our sums.
+        let expected = self.own_expected(&m, t.round);
+        if expected.len() != t.contests.len() {
+            self.failure(
+                "V7.1",
+                Some(index),
+                format!(
+                    "the tally has {} aggregates, the manifest calls for {}",
+                    t.contests.len(),
+                    expected.len()
+                ),
+            );
+        }
+        for ((cid, did, sum), posted) in expected.iter().zip(&t.contests) {
+            let got: Result<Vec<Ciphertext>, _> = posted
+                .ciphertexts
+                .iter()
+                .map(|b| Ciphertext::from_bytes_aggregate(b))
+                .collect();
+            if posted.contest != *cid || posted.district != *did || got.as_ref().ok() != Some(sum) {
+                self.failure(
+                    "V7.1",
+                    Some(index),
+                    format!("contest {cid} district {did:?}: the posted aggregate differs from the verifier's sum of the counted ballots"),
+                );
+            }
+        }
+        if t.ballots_counted != n_counted {
+            self.failure(
+                "V7.1",
+                Some(index),
+                format!(
+                    "ballots_counted is {}, the verifier counts {n_counted}",
+                    t.ballots_counted
+                ),
+            );
+        }
+    }
+
+    fn reread_alphas(&mut self, i: u64) -> Option<Vec<[u8; 32]>> {
+        let off = *self.offsets.get(i as usize)?;
+        let bytes = self.src.read_at(off).ok()?;
+        let pre = self.state.prechecker();
+        let (r, _, alphas) = precheck_one(&pre, &bytes);
+        r.ok().map(|_| alphas)
+    }
+
+    /// Takes a non-counted ballot out of the verifier's sums (and of the
+    /// rules' aggregates if they still hold it), checking the revote policy.
+    fn uncount(
+        &mut self,
+        i: u64,
+        round: u32,
+        policy_last: bool,
+        counted_by_cred: &HashMap<[u8; 32], u64>,
+        pending: &HashSet<u64>,
+    ) {
+        let Some(&off) = self.offsets.get(i as usize) else {
+            return;
+        };
+        let bytes = match self.src.read_at(off) {
+            Ok(b) if leaf_hash(&b) == self.tree.leaf(i).unwrap_or(Hash([0; 32])) => b,
+            _ => {
+                return self.failure(
+                    "V7.1",
+                    Some(i),
+                    "cannot re-read this ballot from the record",
+                )
+            }
+        };
+        let pre = self.state.prechecker();
+        let Ok((p, _)) = pre.precheck_deferred(&bytes) else {
+            return self.failure("V7.1", Some(i), "the ballot no longer decodes");
+        };
+        let cred = p.entry().author.to_bytes();
+        match counted_by_cred.get(&cred) {
+            Some(&c) if (policy_last && c > i) || (!policy_last && c < i) => {}
+            Some(&c) => self.failure(
+                "V5.4",
+                Some(i),
+                format!("the revote policy makes this ballot count, yet entry {c} counts"),
+            ),
+            None => self.failure(
+                "V5.4",
+                Some(i),
+                "no ballot counts for this ballot's credential",
+            ),
+        }
+        if let Some(b) = p.ballot() {
+            if b.round == round {
+                for (cpos, cts) in &b.contests {
+                    if let Some(s) = self.own.sums.get_mut(&(b.round, *cpos, b.district)) {
+                        for (a, c) in s.iter_mut().zip(cts) {
+                            *a = *a - *c;
+                        }
+                    }
+                }
+            }
+        }
+        if pending.contains(&i) {
+            if let Err(e) = self.state.resolve_superseded(i, &bytes) {
+                self.rule_failure(i, &e, EntryKind::Ballot);
+            }
+        }
+    }
+
+    /// The verifier's own aggregates, in the order of `spec/record.md`
+    /// §10.1: (contest id, district id or "", sum).
+    fn own_expected(
+        &self,
+        m: &ElectionManifest,
+        round: u32,
+    ) -> Vec<(String, String, Vec<Ciphertext>)> {
+        let mut out = Vec::new();
+        for (cpos, c) in m.raw.contests.iter().enumerate() {
+            let n = m.specs[cpos].options();
+            let get = |d: usize| {
+                self.own
+                    .sums
+                    .get(&(round, cpos, d))
+                    .cloned()
+                    .unwrap_or_else(|| vec![Ciphertext::zero(); n])
+            };
+            let districts: Vec<usize> = m
+                .raw
+                .districts
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| c.districts.is_empty() || c.districts.contains(&d.id))
+                .map(|(i, _)| i)
+                .collect();
+            if m.is_caucus {
+                for d in districts {
+                    out.push((c.id.clone(), m.raw.districts[d].id.clone(), get(d)));
+                }
+            } else {
+                let mut total = vec![Ciphertext::zero(); n];
+                for d in districts {
+                    for (t, x) in total.iter_mut().zip(get(d)) {
+                        *t += x;
+                    }
+                }
+                out.push((c.id.clone(), String::new(), total));
+            }
+        }
+        out
+    }
+
+    /// After a result is applied: combine the partials independently
+    /// (V7.3) and fill the result table.
+    fn after_result(&mut self, index: u64, r: &v1::ElectionResult) {
+        let (Some(m), Some(key)) = (self.manifest.clone(), self.state.threshold_key().cloned())
+        else {
+            return;
+        };
+        let Some(tally) = self
+            .state
+            .tallies()
+            .iter()
+            .find(|t| t.index == r.tally_entry)
+        else {
+            return;
+        };
+        let used: Vec<PartialDecryption> = r
+            .trustees_used
+            .iter()
+            .filter_map(|&t| u8::try_from(t).ok())
+            .filter_map(|t| tally.partials.get(&t).cloned())
+            .collect();
+        let max = tally
+            .contests
+            .iter()
+            .map(|(c, _, _)| {
+                m.specs[*c]
+                    .option_max()
+                    .saturating_mul(tally.ballots_counted)
+            })
+            .max()
+            .unwrap_or(0);
+        match tallyboard_threshold::combine(&key, &tally.flat_ciphertexts(), &used, max) {
+            Ok(dec) => {
+                let mut off = 0;
+                let mut ok = true;
+                for ((cpos, _, cts), posted) in tally.contests.iter().zip(&r.contests) {
+                    let counts = dec.plaintexts.get(off..off + cts.len()).unwrap_or(&[]);
+                    off += cts.len();
+                    ok &= counts == posted.counts.as_slice();
+                    let c = &m.raw.contests[*cpos];
+                    for (o, n) in c.options.iter().zip(counts) {
+                        self.results.push(ResultRow {
+                            round: tally.round,
+                            contest: c.id.clone(),
+                            district: posted.district.clone(),
+                            option: o.id.clone(),
+                            count: *n,
+                        });
+                    }
+                }
+                if ok {
+                    self.tally.pass("V7.3", 1, "results");
+                } else {
+                    self.failure(
+                        "V7.3",
+                        Some(index),
+                        "the verifier's combination differs from the posted counts",
+                    );
+                }
+            }
+            Err(e) => self.failure("V7.3", Some(index), format!("combining: {e}")),
+        }
+    }
+
+    /// Checks that need the whole record.
+    fn finish(
+        &mut self,
+        checkpoint: Result<Vec<u8>, RecordError>,
+        opts: &VerifyOptions,
+    ) -> RecordInfo {
+        let mut info = RecordInfo {
+            entries: self.tree.size(),
+            phase: format!("{:?}", self.state.phase()),
+            ballots_cast: self.state.ballots_cast(),
+            challenged: self.state.challenged(),
+            ..RecordInfo::default()
+        };
+        let m = self.manifest.clone();
+        if let Some(m) = &m {
+            info.election_id = m.raw.election_id.clone();
+            info.fingerprint = hex::encode(m.fingerprint);
+            info.origin = m.raw.board_origin.clone();
+        }
+        // V1.2: the board key named in the manifest.
+        let board = m.as_ref().and_then(|m| {
+            let key = ed25519_dalek::VerifyingKey::try_from(m.raw.board_key.as_slice()).ok()?;
+            Ed25519Verifier::new(&m.raw.board_origin, key).ok()
+        });
+        if let (Some(expected), Some(b)) = (&opts.board_key, &board) {
+            if expected.verifying_key() != b.verifying_key() || expected.name() != b.name() {
+                self.failure(
+                    "V1.2",
+                    None,
+                    format!(
+                        "the manifest names board key {}, not the given {}",
+                        b.to_vkey(),
+                        expected.to_vkey()
+                    ),
+                );
+            }
+        }
+        let latest = match (&checkpoint, &board) {
+            (Err(e), _) => {
+                self.failure("V1.1", None, format!("no checkpoint: {e}"));
+                None
+            }
+            (Ok(_), None) => {
+                self.failure("V1.2", None, "no manifest naming the board key");
+                None
+            }
+            (Ok(note), Some(b)) => match SignedCheckpoint::open(note, b) {
+                Ok(s) => {
+                    self.tally.pass("V1.2", 1, "checkpoints");
+                    Some(s)
+                }
+                Err(e) => {
+                    self.failure("V1.2", None, format!("record checkpoint: {e}"));
+                    None
+                }
+            },
+        };
+        // V1.1: the recomputed tree.
+        if let Some(cp) = &latest {
+            let c = cp.checkpoint();
+            info.checkpoint_size = c.size();
+            info.root = c.root().to_base64();
+            if c.size() != self.tree.size() {
+                self.failure(
+                    "V1.1",
+                    None,
+                    format!(
+                        "the checkpoint covers {} entries, the record has {}",
+                        c.size(),
+                        self.tree.size()
+                    ),
+                );
+            } else if self.tree.root(c.size()) != Some(c.root()) {
+                self.failure(
+                    "V1.1",
+                    None,
+                    "the recomputed Merkle root differs from the checkpoint's",
+                );
+            } else {
+                self.tally.pass("V1.1", 1, "roots");
+            }
+        }
+        // V1.3: earlier checkpoints.
+        for (label, note) in &opts.checkpoints {
+            let Some(b) = &board else { break };
+            let old = match SignedCheckpoint::open(note, b) {
+                Ok(o) => o,
+                Err(e) => {
+                    self.failure(
+                        "V1.3",
+                        None,
+                        format!("{label}: not a checkpoint signed by the board: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let Some(cp) = &latest else { continue };
+            let (o, n) = (old.checkpoint(), cp.checkpoint());
+            if o.size() > self.tree.size() {
+                self.failure(
+                    "V1.3",
+                    None,
+                    format!("{label}: checkpoint of size {} is larger than the record ({} entries): entries are missing", o.size(), self.tree.size()),
+                );
+                continue;
+            }
+            let proof = if o.size() == 0 || o.size() == n.size() {
+                Ok(Vec::new())
+            } else {
+                self.tree.consistency_proof(o.size(), n.size())
+            };
+            match proof
+                .map_err(|e| e.to_string())
+                .and_then(|p| verify_checkpoint_consistency(o, n, &p).map_err(|e| e.to_string()))
+            {
+                Ok(()) => self.tally.pass("V1.3", 1, "checkpoints"),
+                Err(e) => self.failure("V1.3", None, format!("{label}: {e}")),
+            }
+        }
+        for _ in &opts.board_consistency {
+            self.tally.pass("V1.3", 1, "checkpoints");
+        }
+        if opts.checkpoints.is_empty() && opts.board_consistency.is_empty() {
+            self.tally.performed("V1.3", "checkpoints");
+        }
+        self.finish_dkg();
+        self.finish_credentials(&m, opts);
+        info
+    }
+
+    fn finish_dkg(&mut self) {
+        let Some(dkg) = self.state.dkg() else { return };
+        let d = self.own.dkg;
+        if d[0] > 0 {
+            self.tally.pass("V3.1", d[0], "key announcements");
+        }
+        if d[1] + d[2] > 0 {
+            self.tally
+                .pass("V3.2", d[1] + d[2], "commitments and reveals");
+        }
+        let Some(key) = self.state.threshold_key() else {
+            return;
+        };
+        match tallyboard_threshold::evaluate(dkg) {
+            Ok(out) => {
+                self.tally
+                    .pass("V3.3", dkg.complaints().len() as u64, "complaints");
+                self.tally.performed("V3.3", "complaints");
+                for dq in &out.qualification.disqualified {
+                    // Reported, not failed: the ceremony handles faults.
+                    let _ = dq;
+                }
+                if out.public_key.joint_key() == key.joint_key()
+                    && out.public_key.verification_keys() == key.verification_keys()
+                {
+                    self.tally.pass("V3.4", 1, "election keys");
+                } else {
+                    self.failure(
+                        "V3.4",
+                        None,
+                        "the election key differs from the ceremony's outcome",
+                    );
+                }
+            }
+            Err(e) => self.failure(
+                "V3.4",
+                None,
+                format!("the key ceremony has no outcome: {e}"),
+            ),
+        }
+    }
+
+    fn finish_credentials(&mut self, m: &Option<Arc<ElectionManifest>>, opts: &VerifyOptions) {
+        let Some(m) = m else { return };
+        let Some(creds) = self.state.compact_credentials() else {
+            return;
+        };
+        let mut used: HashMap<usize, u64> = HashMap::new();
+        for c in creds.values() {
+            if c.cast(0) + c.cast(1) > 0 {
+                *used.entry(c.district()).or_insert(0) += 1;
+            }
+        }
+        let mut fails = Vec::new();
+        for (d, dist) in m.raw.districts.iter().enumerate() {
+            let u = used.get(&d).copied().unwrap_or(0);
+            let i = self.own.issued.get(&dist.id).copied().unwrap_or(0);
+            if u > i {
+                fails.push(format!(
+                    "district {}: {u} credentials used, {i} issued",
+                    dist.id
+                ));
+            }
+        }
+        let total: u64 = used.values().sum();
+        let lines: Option<Vec<(u64, u32, [u8; 32])>> = opts.counted_out.as_ref().map(|_| {
+            creds
+                .iter()
+                .flat_map(|(k, c)| (0..2).filter_map(move |r| c.counted(r).map(|i| (i, r, *k))))
+                .collect()
+        });
+        for f in fails {
+            self.failure("V4.3", None, f);
+        }
+        if total > 0 {
+            self.tally.pass("V4.3", total, "credentials used");
+        }
+        if let (Some(path), Some(mut lines)) = (&opts.counted_out, lines) {
+            lines.sort_unstable();
+            let mut out = String::with_capacity(lines.len() * 90);
+            for (i, r, k) in lines {
+                out.push_str(&format!("{} {r} {i}\n", hex::encode(k)));
+            }
+            if let Err(e) = std::fs::write(path, out) {
+                self.failure(
+                    "V5.4",
+                    None,
+                    format!("cannot write {}: {e}", path.display()),
+                );
+            }
+        }
+    }
+}
+
+/// One variable-base ristretto255 scalar multiplication, in microseconds
+/// of this thread's CPU time (median of 5 runs of 200), so that other
+/// processes on the machine do not inflate it.
+pub fn measure_unit() -> f64 {
+    use tallyboard_crypto::{random_scalar, RistrettoPoint};
+    let mut rng = ChaCha20Rng::from_seed([5; 32]);
+    let p = RistrettoPoint::random(&mut rng);
+    let s = random_scalar(&mut rng);
+    let mut runs: Vec<f64> = (0..5)
+        .map(|_| {
+            let t0 = thread_cpu_seconds();
+            let mut acc = p;
+            for _ in 0..200 {
+                acc = std::hint::black_box(s) * std::hint::black_box(acc);
+            }
+            std::hint::black_box(acc);
+            (thread_cpu_seconds() - t0) * 1e6 / 200.0
+        })
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    runs[2]
+}
+
+/// CPU time of the calling thread, in seconds.
+#[allow(unsafe_code)]
+pub fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+}
+
+/// (CPU seconds, peak RSS MiB) of this process.
+#[allow(unsafe_code)]
+pub fn process_usage() -> (f64, f64) {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a rusage into the valid pointer it is given.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr()) };
+    if rc != 0 {
+        return (0.0, 0.0);
+    }
+    // SAFETY: rc == 0, so the struct was initialised.
+    let ru = unsafe { ru.assume_init() };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (
+        t(ru.ru_utime) + t(ru.ru_stime),
+        ru.ru_maxrss as f64 / 1024.0,
+    )
+}
+
+fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
+    let started = Instant::now();
+    let (cpu0, _) = process_usage();
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let shared = Arc::new(RwLock::new(Arc::new(
+        RecordState::unbound_compact().prechecker(),
+    )));
+    let mut engine = Engine {
+        src,
+        state: RecordState::unbound_compact(),
+        shared: shared.clone(),
+        tree: LeafTree::default(),
+        offsets: Vec::new(),
+        tally: Tally::default(),
+        own: Own::default(),
+        manifest: None,
+        results: Vec::new(),
+        max_failures: if opts.max_failures == 0 {
+            1000
+        } else {
+            opts.max_failures
+        },
+        stopped: false,
+        ballots: 0,
+    };
+    let checkpoint = std::thread::scope(|scope| {
+        let (job_tx, job_rx) = sync_channel::<(u64, Vec<RawEntry>)>(threads * 2);
+        let (out_tx, out_rx) = sync_channel::<ChunkOut>(threads * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let out_tx = out_tx.clone();
+            let shared = shared.clone();
+            scope.spawn(move || loop {
+                let job = job_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                let Some((seq, chunk)) = job else { break };
+                let pre = shared.read().map(|p| p.clone());
+                let Ok(pre) = pre else { break };
+                if out_tx.send(work_chunk(&pre, seq, chunk)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(out_tx);
+        let reader = scope.spawn(
+            move || -> Result<(u64, Result<Vec<u8>, RecordError>), RecordError> {
+                let stream = src.stream()?;
+                let mut r = RecordReader::new(stream)?;
+                let announced = r.announced();
+                let mut seq = 0;
+                let mut chunk = Vec::with_capacity(CHUNK);
+                let mut trailer = None;
+                loop {
+                    match r.next_entry() {
+                        Ok(Some(e)) => {
+                            chunk.push(e);
+                            if chunk.len() == CHUNK {
+                                if job_tx.send((seq, std::mem::take(&mut chunk))).is_err() {
+                                    break;
+                                }
+                                seq += 1;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            trailer = Some(e);
+                            break;
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = job_tx.send((seq, chunk));
+                }
+                drop(job_tx);
+                let cp = match trailer {
+                    Some(e) => Err(e),
+                    None => r.checkpoint(),
+                };
+                Ok((announced, cp))
+            },
+        );
+        let bar = progress_bar(opts.progress);
+        let mut next = 0u64;
+        let mut waiting: std::collections::BTreeMap<u64, ChunkOut> = Default::default();
+        drain(&out_rx, &mut waiting, &mut next, &mut engine, &bar);
+        bar.finish_and_clear();
+        match reader.join() {
+            Ok(Ok((_, cp))) => cp,
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(RecordError::BadCheckpoint("the reader thread failed")),
+        }
+    });
+    // Truncation or framing errors are V1.4, at the entry they concern.
+    let checkpoint = match checkpoint {
+        Err(e) => {
+            let entry = match &e {
+                RecordError::Truncated { index, .. } | RecordError::BadLength { index, .. } => {
+                    Some(*index)
+                }
+                _ => None,
+            };
+            engine.failure("V1.4", entry, e.to_string());
+            Err(e)
+        }
+        ok => ok,
+    };
+    let mut info = engine.finish(checkpoint, opts);
+    info.entries = engine.tree.size();
+    let (cpu1, rss) = process_usage();
+    let seconds = started.elapsed().as_secs_f64();
+    let unit_us = measure_unit();
+    let ballots = engine.ballots.max(1) as f64;
+    let performance = Performance {
+        threads,
+        seconds,
+        cpu_seconds: cpu1 - cpu0,
+        ballots_per_second: engine.ballots as f64 / seconds.max(1e-9),
+        unit_us,
+        units_per_ballot: (cpu1 - cpu0) * 1e6 / ballots / unit_us.max(1e-9),
+        peak_rss_mib: rss,
+    };
+    let checks = engine.tally.results();
+    let ok = checks
+        .iter()
+        .all(|c| c.status != crate::report::Status::Fail);
+    Report {
+        schema: SCHEMA,
+        ok,
+        record: info,
+        checks,
+        results: engine.results,
+        performance,
+    }
+}
+
+fn progress_bar(show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos} entries verified ({per_sec}) {elapsed_precise}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn drain(
+    out_rx: &Receiver<ChunkOut>,
+    waiting: &mut std::collections::BTreeMap<u64, ChunkOut>,
+    next: &mut u64,
+    engine: &mut Engine<'_>,
+    bar: &indicatif::ProgressBar,
+) {
+    while let Ok(out) = out_rx.recv() {
+        waiting.insert(out.seq, out);
+        while let Some(out) = waiting.remove(next) {
+            let n = out.items.len() as u64;
+            for item in out.items {
+                engine.process(item);
+            }
+            bar.inc(n);
+            *next += 1;
+        }
+    }
+}
