@@ -1,6 +1,7 @@
 //! The manifest file: the example of `spec/examples/manifest.toml` loads and
 //! validates once its key files exist, and malformed manifests are refused
 //! with errors that name what is wrong.
+#![allow(clippy::type_complexity)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ fn the_example_loads_and_validates() {
     let kinds: Vec<Kind> = m
         .contests
         .iter()
-        .map(|c| c.rule.clone().unwrap().kind.unwrap())
+        .map(|c| c.rule.unwrap().kind.unwrap())
         .collect();
     assert_eq!(
         kinds,

@@ -168,7 +168,7 @@ fn choices(seed: u64, v: u64, attempt: u64) -> Vec<Vec<u64>> {
     let first = h2 % n;
     let mut parks = vec![0u64; PARKS.len()];
     parks[first as usize] = 1;
-    if (h2 >> 8) % 2 == 0 {
+    if (h2 >> 8).is_multiple_of(2) {
         let second = (first + 1 + (h2 >> 16) % (n - 1)) % n;
         parks[second as usize] = 1;
     }
@@ -183,7 +183,7 @@ fn picked(v: u64, n: u64, k: u64, shift: bool) -> bool {
     }
     let stride = (n / k).max(1);
     let off = if shift { stride / 2 } else { 0 };
-    v >= off && (v - off) % stride == 0 && (v - off) / stride < k
+    v >= off && (v - off).is_multiple_of(stride) && (v - off) / stride < k
 }
 
 struct Demo {
@@ -633,6 +633,10 @@ impl Demo {
             bar.set_style(style.progress_chars("=> "));
         }
         let (challenges, revotes, seed) = (self.args.challenges, self.args.revotes, self.seed);
+        // Without a terminal the bar is hidden: print a line every 10%.
+        let done = Arc::new(AtomicU64::new(0));
+        let every = (n / 10).max(1);
+        let started = Instant::now();
         let workers = self
             .args
             .concurrency
@@ -642,7 +646,7 @@ impl Demo {
             let (mut board, issuer, election) = (board.clone(), issuer.clone(), election.clone());
             let (next, failed, bar, codes) =
                 (next.clone(), failed.clone(), bar.clone(), codes.clone());
-            let (challenged, revoted) = (challenged.clone(), revoted.clone());
+            let (challenged, revoted, done) = (challenged.clone(), revoted.clone(), done.clone());
             tasks.push(tokio::spawn(async move {
                 let mut totals = vec![vec![0u64; MAYOR.len()], vec![0u64; PARKS.len()]];
                 loop {
@@ -702,6 +706,13 @@ impl Demo {
                                 }
                             }
                             bar.inc(1);
+                            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                            if bar.is_hidden() && d % every == 0 {
+                                println!(
+                                    "  voted {d}/{n} ({:.0}/s)",
+                                    d as f64 / started.elapsed().as_secs_f64()
+                                );
+                            }
                         }
                         Err(e) => {
                             failed.store(true, Ordering::Relaxed);

@@ -55,6 +55,13 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // `verify` exits 1 when a check fails and 2 when it cannot run at all
+    // (`spec/checks.md` §10); every other command exits 1 on error.
+    let error_code: u8 = if matches!(cli.command, Command::Verify(_)) {
+        2
+    } else {
+        1
+    };
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Board(cmd) => board_cmd::run(cmd),
@@ -71,7 +78,7 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(error_code)
         }
     }
 }
