@@ -344,40 +344,12 @@ pub fn check_ballot(
         &b.credential_randomizer,
     )
     .map_err(|e| invalid(rules::BALLOT_CREDENTIAL, e.to_string()))?;
-    if b.round > 1 || (b.round == 1 && !m.is_caucus) {
-        return Err(invalid(
-            rules::BALLOT_CONTESTS,
-            format!("round {} is not a round of this election", b.round),
-        ));
-    }
-    let positions = district_contests(m, &b.district);
-    if b.contests.len() != positions.len() {
-        return Err(invalid(
-            rules::BALLOT_CONTESTS,
-            format!(
-                "district {} has {} contests, the ballot has {}",
-                b.district,
-                positions.len(),
-                b.contests.len()
-            ),
-        ));
-    }
+    let positions = ballot_positions(m, b)?;
     let mut contests = Vec::with_capacity(positions.len());
     for (pos, ec) in positions.iter().zip(&b.contests) {
-        let c = &m.raw.contests[*pos];
-        if ec.contest != c.id {
-            return Err(invalid(
-                rules::BALLOT_CONTESTS,
-                format!(
-                    "expected contest {} in manifest order, found {:?}",
-                    c.id, ec.contest
-                ),
-            ));
-        }
+        let (sealed, ctx) = decode_contest(m, &cred, b.round, *pos, ec)?;
         let spec = &m.specs[*pos];
-        let sealed = SealedContest::decode(spec, &ec.encrypted)
-            .map_err(|e| invalid(rules::BALLOT_PROOFS, format!("contest {}: {e}", c.id)))?;
-        let ctx = ballot_context(&m.fingerprint, &cred, &c.id, b.round);
+        let c = &m.raw.contests[*pos];
         sealed
             .verify(spec, pk, &ctx)
             .map_err(|e| invalid(rules::BALLOT_PROOFS, format!("contest {}: {e}", c.id)))?;
@@ -428,4 +400,56 @@ pub fn check_reveal(
         }
     }
     Ok(())
+}
+
+/// The district's contest positions for ballot `b`, after the round and
+/// contest-count checks of rule R6.2 (shared by [`check_ballot`] and the
+/// deferred checks).
+pub(crate) fn ballot_positions(
+    m: &ElectionManifest,
+    b: &v1::Ballot,
+) -> Result<Vec<usize>, RuleError> {
+    if b.round > 1 || (b.round == 1 && !m.is_caucus) {
+        return Err(invalid(
+            rules::BALLOT_CONTESTS,
+            format!("round {} is not a round of this election", b.round),
+        ));
+    }
+    let positions = district_contests(m, &b.district);
+    if b.contests.len() != positions.len() {
+        return Err(invalid(
+            rules::BALLOT_CONTESTS,
+            format!(
+                "district {} has {} contests, the ballot has {}",
+                b.district,
+                positions.len(),
+                b.contests.len()
+            ),
+        ));
+    }
+    Ok(positions)
+}
+
+/// Decodes the contest at manifest position `pos` of a ballot (rules R6.2
+/// order, R6.3 decoding) and returns it with its proof context.
+pub(crate) fn decode_contest(
+    m: &ElectionManifest,
+    cred: &[u8; 32],
+    round: u32,
+    pos: usize,
+    ec: &v1::EncryptedContest,
+) -> Result<(SealedContest, ProofContext), RuleError> {
+    let c = &m.raw.contests[pos];
+    if ec.contest != c.id {
+        return Err(invalid(
+            rules::BALLOT_CONTESTS,
+            format!(
+                "expected contest {} in manifest order, found {:?}",
+                c.id, ec.contest
+            ),
+        ));
+    }
+    let sealed = SealedContest::decode(&m.specs[pos], &ec.encrypted)
+        .map_err(|e| invalid(rules::BALLOT_PROOFS, format!("contest {}: {e}", c.id)))?;
+    Ok((sealed, ballot_context(&m.fingerprint, cred, &c.id, round)))
 }

@@ -26,7 +26,7 @@ use tallyboard_crypto::elgamal::PublicKey;
 use tallyboard_crypto::transcript::ProofContext;
 use tallyboard_proto::v1;
 
-use crate::ballot::{ballot_context, district_contests, CheckedBallot, ContestSpec, SealedContest};
+use crate::ballot::{ballot_positions, decode_contest, CheckedBallot, ContestSpec, SealedContest};
 use crate::credential::verify_credential;
 use crate::error::{invalid, RuleError};
 use crate::manifest::ElectionManifest;
@@ -218,40 +218,10 @@ fn structure(
     b: &v1::Ballot,
     out: &mut Vec<DeferredContest>,
 ) -> Result<Vec<(usize, Vec<tallyboard_crypto::elgamal::Ciphertext>)>, RuleError> {
-    if b.round > 1 || (b.round == 1 && !m.is_caucus) {
-        return Err(invalid(
-            rules::BALLOT_CONTESTS,
-            format!("round {} is not a round of this election", b.round),
-        ));
-    }
-    let positions = district_contests(m, &b.district);
-    if b.contests.len() != positions.len() {
-        return Err(invalid(
-            rules::BALLOT_CONTESTS,
-            format!(
-                "district {} has {} contests, the ballot has {}",
-                b.district,
-                positions.len(),
-                b.contests.len()
-            ),
-        ));
-    }
+    let positions = ballot_positions(m, b)?;
     let mut contests = Vec::with_capacity(positions.len());
     for (pos, ec) in positions.iter().zip(&b.contests) {
-        let c = &m.raw.contests[*pos];
-        if ec.contest != c.id {
-            return Err(invalid(
-                rules::BALLOT_CONTESTS,
-                format!(
-                    "expected contest {} in manifest order, found {:?}",
-                    c.id, ec.contest
-                ),
-            ));
-        }
-        let spec = &m.specs[*pos];
-        let sealed = SealedContest::decode(spec, &ec.encrypted)
-            .map_err(|e| invalid(rules::BALLOT_PROOFS, format!("contest {}: {e}", c.id)))?;
-        let ctx = ballot_context(&m.fingerprint, cred, &c.id, b.round);
+        let (sealed, ctx) = decode_contest(m, cred, b.round, *pos, ec)?;
         contests.push((*pos, sealed.ciphertexts()));
         out.push(DeferredContest {
             position: *pos,
