@@ -249,6 +249,21 @@ pub fn district_contests(m: &ElectionManifest, district: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Positions of the contests a ballot of `round` carries in `district`
+/// (`spec/record.md` §6.2, `spec/caucus.md` §9.4): every contest of the
+/// district in round 0; in a caucus's realignment round (1) only the
+/// alignment contest, the one contest that round counts.
+pub fn round_contests(m: &ElectionManifest, district: &str, round: u32) -> Vec<usize> {
+    let all = district_contests(m, district);
+    if round == 0 {
+        return all;
+    }
+    match crate::caucus::CaucusSetup::from_manifest(m) {
+        Some(s) if all.contains(&s.contest) => vec![s.contest],
+        _ => Vec::new(),
+    }
+}
+
 /// A voter's credential as a ballot needs it.
 pub struct CredentialRef<'a> {
     /// The credential signing key.
@@ -261,9 +276,11 @@ pub struct CredentialRef<'a> {
     pub randomizer: &'a [u8],
 }
 
-/// Builds a ballot: one sealed contest per contest of the district, with
-/// `selections[i]` for the district's i-th contest. The caller signs the entry
-/// with the credential key (e.g. with [`crate::testkit::entry`]).
+/// Builds a ballot of `round`: one sealed contest per contest of
+/// [`round_contests`], with `selections[i]` for the i-th of them. The caller
+/// signs the entry with the credential key (e.g. with
+/// [`crate::testkit::entry`]); a realignment ballot (round 1) also needs its
+/// `realigns_entry` and `realignment_proof` (`crate::caucus::prove_realignment`).
 pub fn build_ballot<R: RngCore + CryptoRng>(
     m: &ElectionManifest,
     pk: &PublicKey,
@@ -272,10 +289,10 @@ pub fn build_ballot<R: RngCore + CryptoRng>(
     round: u32,
     rng: &mut R,
 ) -> Result<(v1::Ballot, Vec<ContestSecret>), String> {
-    let positions = district_contests(m, cred.district);
+    let positions = round_contests(m, cred.district, round);
     if positions.len() != selections.len() {
         return Err(format!(
-            "district {} has {} contests, got selections for {}",
+            "district {} has {} contests in this round, got selections for {}",
             cred.district,
             positions.len(),
             selections.len()
@@ -409,20 +426,29 @@ pub(crate) fn ballot_positions(
     m: &ElectionManifest,
     b: &v1::Ballot,
 ) -> Result<Vec<usize>, RuleError> {
-    if b.round > 1 || (b.round == 1 && !m.is_caucus) {
+    if !m.is_caucus && b.round != 0 {
         return Err(invalid(
             rules::BALLOT_CONTESTS,
             format!("round {} is not a round of this election", b.round),
         ));
     }
-    let positions = district_contests(m, &b.district);
-    if b.contests.len() != positions.len() {
+    if m.is_caucus {
+        crate::caucus::check_ballot_round_fields(b)?;
+    } else if b.realigns_entry != 0 || !b.realignment_proof.is_empty() {
+        return Err(invalid(
+            rules::BALLOT_CONTESTS,
+            "a ballot of an election that is not a caucus carries no realignment fields",
+        ));
+    }
+    let positions = round_contests(m, &b.district, b.round);
+    if b.contests.len() != positions.len() || (b.round != 0 && positions.is_empty()) {
         return Err(invalid(
             rules::BALLOT_CONTESTS,
             format!(
-                "district {} has {} contests, the ballot has {}",
+                "district {} has {} contests in round {}, the ballot has {}",
                 b.district,
                 positions.len(),
+                b.round,
                 b.contests.len()
             ),
         ));

@@ -773,6 +773,78 @@ pub fn check_realignment_ballot(
     Ok(())
 }
 
+/// What a voter's client kept of its counted first-alignment ballot: its
+/// log index and the alignment contest's ciphertexts and nonces.
+pub struct Round0Ballot<'a> {
+    /// Log index of the counted round-0 ballot.
+    pub entry: u64,
+    /// Its alignment contest's ciphertexts.
+    pub ciphertexts: &'a [Ciphertext],
+    /// Their nonces.
+    pub nonces: &'a [Nonce],
+}
+
+/// Builds a realignment ballot (`spec/caucus.md` §9.4) for group `target`:
+/// the round-1 ballot with the alignment contest only, `realigns_entry` and
+/// the realignment proof over `round0` and the district's viability flags
+/// `viable`. Fails, without making a ballot, if the round-0 choice was
+/// viable or `target` is not. The caller signs the entry with the
+/// credential key.
+pub fn build_realignment_ballot<R: RngCore + CryptoRng>(
+    m: &ElectionManifest,
+    pk: &PublicKey,
+    cred: &crate::ballot::CredentialRef<'_>,
+    target: usize,
+    round0: &Round0Ballot<'_>,
+    viable: &[bool],
+    rng: &mut R,
+) -> Result<v1::Ballot, String> {
+    let s = CaucusSetup::from_manifest(m).ok_or("this election is not a caucus")?;
+    if target >= s.options || viable.len() != s.options {
+        return Err(format!(
+            "the alignment contest has {} options; target {target}, {} viability flags",
+            s.options,
+            viable.len()
+        ));
+    }
+    let selections: Vec<u64> = (0..s.options).map(|i| u64::from(i == target)).collect();
+    let (mut ballot, secrets) =
+        crate::ballot::build_ballot(m, pk, cred, &[selections], REALIGNMENT_ROUND, rng)?;
+    let secret = secrets
+        .first()
+        .ok_or("the ballot has no alignment contest")?;
+    let new_cts: Vec<Ciphertext> = secret
+        .selections
+        .iter()
+        .zip(&secret.nonces)
+        .map(|(v, n)| pk.encrypt_with(*v, n))
+        .collect();
+    let credential = cred.key.verifying_key().to_bytes();
+    let (v, n) = option_sets(viable);
+    let ctx = RealignmentContext {
+        fingerprint: &m.fingerprint,
+        credential: &credential,
+        contest: &s.contest_id,
+        round: REALIGNMENT_ROUND,
+        round0_entry: round0.entry,
+    };
+    let proof = prove_realignment(
+        pk,
+        &ctx,
+        round0.ciphertexts,
+        round0.nonces,
+        &n,
+        &new_cts,
+        &secret.nonces,
+        &v,
+        rng,
+    )
+    .map_err(|e| e.to_string())?;
+    ballot.realigns_entry = round0.entry;
+    ballot.realignment_proof = proof.to_bytes().to_vec();
+    Ok(ballot)
+}
+
 /// The voter client's automatic realignment (`spec/caucus.md` §9.8): the
 /// first of the voter's ranked preferences (at most
 /// [`MAX_RANKED_PREFERENCES`] are read) that is viable; else

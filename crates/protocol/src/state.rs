@@ -23,6 +23,7 @@ use tallyboard_threshold::{
 use v1::entry_body::Payload;
 
 use crate::ballot::{check_ballot, check_reveal, CheckedBallot};
+use crate::caucus::{self, CaucusSetup, REALIGNMENT_ROUND};
 use crate::deferred::{precheck_ballot_deferred, DeferredBallotProofs};
 use crate::entry::{decode_entry, payload_name, DecodedEntry, Digest32};
 use crate::error::{denied, exists, invalid, precondition, RuleError, RuleErrorKind};
@@ -148,6 +149,11 @@ pub struct TallyRecord {
     pub contests: Vec<(usize, Option<usize>, Vec<Ciphertext>)>,
     /// Ballots counted.
     pub ballots_counted: u64,
+    /// The most ballots any aggregate of this tally can contain: the
+    /// ballots counted, plus, for a caucus's final alignment (round 1), the
+    /// first alignment's counted ballots (`spec/caucus.md` §9.5). It bounds
+    /// the discrete logarithms of the decryption.
+    pub max_ballots: u64,
     /// Valid partial decryptions by trustee.
     pub partials: BTreeMap<u8, PartialDecryption>,
     /// Log index of the result entry, once posted.
@@ -168,6 +174,15 @@ impl TallyRecord {
 }
 
 type AggKey = (u32, usize, usize); // (round, contest position, district position)
+
+/// A caucus entry on the record (`spec/caucus.md` §9.3, §9.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaucusEntry<T> {
+    /// Log index of the entry.
+    pub index: u64,
+    /// Its per-district content, in caucus district order.
+    pub districts: Vec<T>,
+}
 
 /// What the record says so far.
 #[derive(Debug, Clone)]
@@ -190,6 +205,8 @@ pub struct RecordState {
     ballots_cast: u64,
     challenged: u64,
     tallies: Vec<TallyRecord>,
+    viability: Option<CaucusEntry<v1::DistrictViability>>,
+    apportionment: Option<CaucusEntry<v1::DistrictApportionment>>,
     compact: Option<Box<Compact>>,
 }
 
@@ -254,6 +271,10 @@ pub struct SupersededBallot {
 struct Compact {
     credentials: HashMap<[u8; 32], CompactCredential>,
     pending: Vec<SupersededBallot>,
+    /// Caucus only: the alignment contest's ciphertexts of each
+    /// credential's counted round-0 ballot, which a realignment proof refers
+    /// to (`spec/caucus.md` §9.4).
+    round0_alignment: HashMap<[u8; 32], Vec<Ciphertext>>,
 }
 
 impl RecordState {
@@ -287,6 +308,8 @@ impl RecordState {
             ballots_cast: 0,
             challenged: 0,
             tallies: Vec::new(),
+            viability: None,
+            apportionment: None,
             compact: None,
         }
     }
@@ -427,6 +450,16 @@ impl RecordState {
         &self.tallies
     }
 
+    /// The caucus viability entry, once posted (`spec/caucus.md` §9.3).
+    pub fn caucus_viability(&self) -> Option<&CaucusEntry<v1::DistrictViability>> {
+        self.viability.as_ref()
+    }
+
+    /// The caucus apportionment entry, once posted (`spec/caucus.md` §9.7).
+    pub fn caucus_apportionment(&self) -> Option<&CaucusEntry<v1::DistrictApportionment>> {
+        self.apportionment.as_ref()
+    }
+
     /// Credentials whose ballot counts in `round`.
     pub fn counted_in_round(&self, round: u32) -> u64 {
         let r = round as usize;
@@ -447,10 +480,18 @@ impl RecordState {
     /// `spec/record.md` §10.1: for each contest in manifest order, one total
     /// over all districts (an ordinary election) or one per district in
     /// manifest order where the contest appears (a caucus).
+    ///
+    /// A caucus's round-1 tally is the final alignment (`spec/caucus.md`
+    /// §9.5): the alignment contest only, per caucus district, each viable
+    /// option's round-0 plus round-1 sum and the zero ciphertext for the
+    /// others.
     pub fn expected_tally(&self, round: u32) -> Vec<(usize, Option<usize>, Vec<Ciphertext>)> {
         let Some(m) = &self.manifest else {
             return Vec::new();
         };
+        if m.is_caucus && round == REALIGNMENT_ROUND {
+            return self.final_alignment(m).unwrap_or_default();
+        }
         let mut out = Vec::new();
         for (cpos, c) in m.raw.contests.iter().enumerate() {
             let n = m.specs[cpos].options();
@@ -483,6 +524,34 @@ impl RecordState {
             }
         }
         out
+    }
+
+    fn final_alignment(
+        &self,
+        m: &ElectionManifest,
+    ) -> Option<Vec<(usize, Option<usize>, Vec<Ciphertext>)>> {
+        let s = CaucusSetup::from_manifest(m)?;
+        let v = self.viability.as_ref()?;
+        let sums = |round: u32| -> Vec<Vec<Ciphertext>> {
+            s.districts
+                .iter()
+                .map(|d| {
+                    self.aggregates
+                        .get(&(round, s.contest, *d))
+                        .cloned()
+                        .unwrap_or_else(|| vec![Ciphertext::zero(); s.options])
+                })
+                .collect()
+        };
+        let fin =
+            caucus::final_aggregates(m, &sums(0), &sums(REALIGNMENT_ROUND), &v.districts).ok()?;
+        Some(
+            s.districts
+                .iter()
+                .zip(fin)
+                .map(|(d, cts)| (s.contest, Some(*d), cts))
+                .collect(),
+        )
     }
 
     /// Decodes and validates `bytes` against the record so far without
@@ -614,7 +683,9 @@ impl RecordState {
             }
             (Payload::Dkg(_), Extra::Dkg(msg)) => self.apply_dkg(msg)?,
             (Payload::ElectionKey(k), _) => self.apply_election_key(k)?,
-            (Payload::Ballot(_), Extra::Ballot(b)) => self.apply_ballot(&p.entry, b, index)?,
+            (Payload::Ballot(raw), Extra::Ballot(b)) => {
+                self.apply_ballot(&p.entry, raw, b, index)?
+            }
             (Payload::ChallengedBallot(_), Extra::Challenged(b)) => {
                 let round_phase = if b.round == 0 {
                     ElectionPhase::VotingOpen
@@ -639,6 +710,8 @@ impl RecordState {
                 self.apply_partial(pd, partial)?
             }
             (Payload::Result(r), _) => self.apply_result(r, index)?,
+            (Payload::CaucusViability(v), _) => self.apply_viability(v, index)?,
+            (Payload::CaucusApportionment(a), _) => self.apply_apportionment(a, index)?,
             (other, _) => {
                 return Err(precondition(
                     rules::PAYLOAD_SUPPORTED,
@@ -790,6 +863,7 @@ impl RecordState {
     fn apply_ballot(
         &mut self,
         e: &DecodedEntry,
+        raw: &v1::Ballot,
         b: &CheckedBallot,
         index: u64,
     ) -> Result<(), RuleError> {
@@ -800,7 +874,7 @@ impl RecordState {
         };
         self.require_phase(&[round_phase], "ballots of this round are accepted")?;
         if self.compact.is_some() {
-            return self.apply_ballot_compact(e, b, index);
+            return self.apply_ballot_compact(e, raw, b, index);
         }
         let m = self.require_manifest()?.clone();
         let key = e.author.to_bytes();
@@ -815,6 +889,26 @@ impl RecordState {
             }
         }
         let first_use = existing.is_none_or(|rec| rec.cast.iter().sum::<u32>() == 0);
+        if b.round == REALIGNMENT_ROUND {
+            let round0 = existing.and_then(|rec| {
+                rec.counted[0].as_ref().map(|c| {
+                    let s = CaucusSetup::from_manifest(&m);
+                    let cts = s.and_then(|s| s.alignment_ciphertexts(&c.ballot).map(<[_]>::to_vec));
+                    (c.index, c.ballot.district, cts.unwrap_or_default())
+                })
+            });
+            let cast1 = existing.map_or(0, |rec| rec.cast[1]);
+            check_realignment(
+                &m,
+                self.election_key.as_ref(),
+                self.viability.as_ref(),
+                &key,
+                raw,
+                b,
+                round0,
+                cast1,
+            )?;
+        }
         if first_use {
             let district_id = &m.raw.districts[b.district].id;
             let issued = self
@@ -881,6 +975,7 @@ impl RecordState {
     fn apply_ballot_compact(
         &mut self,
         e: &DecodedEntry,
+        raw: &v1::Ballot,
         b: &CheckedBallot,
         index: u64,
     ) -> Result<(), RuleError> {
@@ -903,6 +998,25 @@ impl RecordState {
             }
         }
         let first_use = existing.is_none_or(|rec| rec.cast.iter().sum::<u32>() == 0);
+        if b.round == REALIGNMENT_ROUND {
+            let round0 = existing.and_then(|rec| {
+                rec.counted(0).map(|i| {
+                    let cts = compact.round0_alignment.get(&key).cloned();
+                    (i, rec.district(), cts.unwrap_or_default())
+                })
+            });
+            let cast1 = existing.map_or(0, |rec| rec.cast(1));
+            check_realignment(
+                &m,
+                self.election_key.as_ref(),
+                self.viability.as_ref(),
+                &key,
+                raw,
+                b,
+                round0,
+                cast1,
+            )?;
+        }
         if first_use {
             let district_id = &m.raw.districts[b.district].id;
             let issued = self
@@ -943,6 +1057,13 @@ impl RecordState {
                 });
             }
             rec.counted[r] = index;
+            if b.round == 0 {
+                if let Some(cts) = CaucusSetup::from_manifest(&m)
+                    .and_then(|s| s.alignment_ciphertexts(b).map(<[_]>::to_vec))
+                {
+                    compact.round0_alignment.insert(key, cts);
+                }
+            }
             for (cpos, cts) in &b.contests {
                 let agg = self
                     .aggregates
@@ -1033,11 +1154,17 @@ impl RecordState {
                 format!("log_size is {}, the tally is entry {index}", t.log_size),
             ));
         }
+        let max_ballots = if m.is_caucus && t.round == REALIGNMENT_ROUND {
+            counted.saturating_add(self.counted_in_round(0))
+        } else {
+            counted
+        };
         self.tallies.push(TallyRecord {
             index,
             round: t.round,
             contests: expected,
             ballots_counted: counted,
+            max_ballots,
             partials: BTreeMap::new(),
             result: None,
             counts: Vec::new(),
@@ -1117,11 +1244,7 @@ impl RecordState {
             })?;
             used.push(p.clone());
         }
-        let max_per = |cpos: usize| {
-            m.specs[cpos]
-                .option_max()
-                .saturating_mul(tally.ballots_counted)
-        };
+        let max_per = |cpos: usize| m.specs[cpos].option_max().saturating_mul(tally.max_ballots);
         let max = tally
             .contests
             .iter()
@@ -1171,6 +1294,92 @@ impl RecordState {
         Ok(())
     }
 
+    /// The alignment contest's items of the tally of `round` that has a
+    /// result: (result index, per-district counts, per-district aggregates).
+    #[allow(clippy::type_complexity)]
+    fn caucus_round(
+        &self,
+        s: &CaucusSetup,
+        round: u32,
+        rule: &'static str,
+    ) -> Result<(u64, Vec<Vec<u64>>, Vec<Vec<Ciphertext>>), RuleError> {
+        let t = self
+            .tallies
+            .iter()
+            .find(|t| t.round == round && t.result.is_some())
+            .ok_or_else(|| {
+                precondition(
+                    rule,
+                    format!("the result of round {round} is not on the record yet"),
+                )
+            })?;
+        let keys: Vec<(usize, Option<usize>)> =
+            t.contests.iter().map(|(c, d, _)| (*c, *d)).collect();
+        let cts: Vec<Vec<Ciphertext>> = t.contests.iter().map(|(_, _, c)| c.clone()).collect();
+        let missing = || {
+            invalid(
+                rule,
+                format!("the round-{round} tally lacks a caucus district"),
+            )
+        };
+        let counts = s.pick_alignment(&keys, &t.counts).ok_or_else(missing)?;
+        let aggs = s.pick_alignment(&keys, &cts).ok_or_else(missing)?;
+        Ok((t.result.unwrap_or_default(), counts, aggs))
+    }
+
+    /// Rule R11.2 (`spec/caucus.md` §9.3).
+    fn apply_viability(&mut self, v: &v1::CaucusViability, index: u64) -> Result<(), RuleError> {
+        const R: &str = caucus::CAUCUS_VIABILITY;
+        let m = self.require_manifest()?.clone();
+        let s = CaucusSetup::from_manifest(&m)
+            .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
+        self.require_phase(
+            &[ElectionPhase::VotingClosed],
+            "the caucus viability is posted",
+        )?;
+        if self.viability.is_some() {
+            return Err(exists(R, "the caucus viability is already on the record"));
+        }
+        let (result, counts, _) = self.caucus_round(&s, 0, R)?;
+        caucus::check_viability_entry(&m, result, &counts, v)?;
+        self.viability = Some(CaucusEntry {
+            index,
+            districts: v.districts.clone(),
+        });
+        Ok(())
+    }
+
+    /// Rule R11.3 (`spec/caucus.md` §9.6–§9.7).
+    fn apply_apportionment(
+        &mut self,
+        a: &v1::CaucusApportionment,
+        index: u64,
+    ) -> Result<(), RuleError> {
+        const R: &str = caucus::CAUCUS_APPORTIONMENT;
+        let m = self.require_manifest()?.clone();
+        let s = CaucusSetup::from_manifest(&m)
+            .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
+        self.require_phase(
+            &[ElectionPhase::RealignmentClosed],
+            "the delegate apportionment is posted",
+        )?;
+        if self.apportionment.is_some() {
+            return Err(exists(R, "the apportionment is already on the record"));
+        }
+        let viability = self
+            .viability
+            .as_ref()
+            .ok_or_else(|| precondition(R, "the caucus viability is not on the record"))?;
+        let (result, counts, aggs) = self.caucus_round(&s, REALIGNMENT_ROUND, R)?;
+        let seed = caucus::coin_seed(&m, &aggs)?;
+        caucus::check_apportionment_entry(&m, result, &viability.districts, &counts, &seed, a)?;
+        self.apportionment = Some(CaucusEntry {
+            index,
+            districts: a.districts.clone(),
+        });
+        Ok(())
+    }
+
     fn check_transition(&self, next: ElectionPhase) -> Result<(), RuleError> {
         use ElectionPhase as P;
         let manifest = self.require_manifest()?;
@@ -1196,6 +1405,18 @@ impl RecordState {
                 "voting cannot open before the election key is on the record",
             ));
         }
+        if next == P::RealignmentOpen && self.viability.is_none() {
+            return Err(precondition(
+                rules::PHASE_PREREQUISITE,
+                "the realignment cannot open before the caucus viability is on the record",
+            ));
+        }
+        if next == P::Finished && manifest.is_caucus && self.apportionment.is_none() {
+            return Err(precondition(
+                rules::PHASE_PREREQUISITE,
+                "the caucus cannot finish before the delegate apportionment is on the record",
+            ));
+        }
         if next == P::Finished && !self.tallies.iter().any(|t| t.result.is_some()) {
             return Err(precondition(
                 rules::PHASE_PREREQUISITE,
@@ -1204,6 +1425,61 @@ impl RecordState {
         }
         Ok(())
     }
+}
+
+/// The stateful part of rule R11.1 for a realignment ballot
+/// (`spec/caucus.md` §9.4.4): `round0` is the credential's counted round-0
+/// ballot (log index, district position, alignment ciphertexts), `cast1`
+/// the round-1 ballots it already cast.
+#[allow(clippy::too_many_arguments)]
+fn check_realignment(
+    m: &ElectionManifest,
+    pk: Option<&PublicKey>,
+    viability: Option<&CaucusEntry<v1::DistrictViability>>,
+    credential: &[u8; 32],
+    raw: &v1::Ballot,
+    b: &CheckedBallot,
+    round0: Option<(u64, usize, Vec<Ciphertext>)>,
+    cast1: u32,
+) -> Result<(), RuleError> {
+    const R: &str = caucus::CAUCUS_REALIGNMENT;
+    let s = CaucusSetup::from_manifest(m)
+        .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
+    let pk = pk.ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
+    let viability =
+        viability.ok_or_else(|| precondition(R, "the caucus viability is not on the record"))?;
+    let (index0, district0, cts0) = round0.ok_or_else(|| {
+        invalid(
+            R,
+            "this credential has no counted first-alignment ballot to realign from",
+        )
+    })?;
+    if district0 != b.district {
+        return Err(invalid(
+            R,
+            "the realignment ballot is of another district than the first-alignment ballot",
+        ));
+    }
+    if cast1 > 0 {
+        return Err(exists(
+            R,
+            "this credential already cast its realignment ballot",
+        ));
+    }
+    let k = s
+        .districts
+        .iter()
+        .position(|d| *d == b.district)
+        .ok_or_else(|| invalid(R, "the alignment contest is not held in this district"))?;
+    let viable = &viability
+        .districts
+        .get(k)
+        .ok_or_else(|| invalid(R, "no viability for this district"))?
+        .viable;
+    let new_cts = s
+        .alignment_ciphertexts(b)
+        .ok_or_else(|| invalid(R, "the realignment ballot has no alignment contest"))?;
+    caucus::check_realignment_ballot(m, pk, credential, raw, new_cts, index0, &cts0, viable)
 }
 
 /// What prechecks read: the board identity, the manifest, the election key.
@@ -1428,6 +1704,18 @@ impl View<'_> {
                 admin_only("tallies and results")?;
                 Ok(Extra::None)
             }
+            Payload::CaucusViability(_) | Payload::CaucusApportionment(_) => {
+                let rule = if matches!(p, Payload::CaucusViability(_)) {
+                    caucus::CAUCUS_VIABILITY
+                } else {
+                    caucus::CAUCUS_APPORTIONMENT
+                };
+                if !m.is_caucus {
+                    return Err(precondition(rule, "this election is not a caucus"));
+                }
+                admin_only("caucus entries")?;
+                Ok(Extra::None)
+            }
             Payload::PartialDecryption(pd) => {
                 let trustee = m.trustee_index(&e.author).ok_or_else(|| {
                     denied(
@@ -1449,14 +1737,6 @@ impl View<'_> {
                 }
                 Ok(Extra::Partial(Box::new(partial)))
             }
-            other => Err(RuleError::new(
-                RuleErrorKind::FailedPrecondition,
-                rules::PAYLOAD_SUPPORTED,
-                format!(
-                    "{} entries are not accepted by this version of the rules",
-                    payload_name(other)
-                ),
-            )),
         }
     }
 }

@@ -193,3 +193,175 @@ pub fn sample_credential(fingerprint: &[u8; 32], seed: u64) -> (SigningKey, Vec<
         .unwrap_or_default();
     (key, sig.0, randomizer)
 }
+
+/// Runs an honest key ceremony through `st` (which must be in phase
+/// KeyCeremony): every trustee of the manifest, signing with
+/// `trustee_keys[i]` (trustee `i + 1`), announces, commits, reveals and
+/// finishes; `admin` then posts the election key. Returns the trustees'
+/// secret shares in trustee order. For tests and tools; panics if any step
+/// fails.
+pub fn run_key_ceremony(
+    st: &mut crate::RecordState,
+    admin: &SigningKey,
+    trustee_keys: &[SigningKey],
+) -> Vec<tallyboard_threshold::SecretShare> {
+    use rand_core::OsRng;
+    use tallyboard_threshold::{DkgMessage, Trustee, TrusteeKeyPair};
+    let m = st.manifest().expect("manifest").clone();
+    let (eid, fp) = (m.raw.election_id.clone(), m.fingerprint);
+    let post = |st: &mut crate::RecordState, key: &SigningKey, p: Payload| {
+        let e = entry(key, &eid, fp, p);
+        st.check_and_apply(&e)
+            .unwrap_or_else(|e| panic!("key ceremony entry refused: {e}"));
+    };
+    let dkg = |msg: DkgMessage| {
+        Payload::Dkg(v1::DkgMessage {
+            message: msg.to_bytes(),
+        })
+    };
+    let params = *st.dkg().expect("dkg").params();
+    let mut trustees: Vec<Trustee> = (1..=params.trustees())
+        .map(|i| Trustee::new(params, i, TrusteeKeyPair::generate(&mut OsRng), &mut OsRng))
+        .collect::<Result<_, _>>()
+        .expect("trustee");
+    for (t, k) in trustees.iter_mut().zip(trustee_keys) {
+        let a = t.announce(&mut OsRng).expect("announce");
+        post(st, k, dkg(DkgMessage::KeyAnnouncement(a)));
+    }
+    for (t, k) in trustees.iter_mut().zip(trustee_keys) {
+        let c = t.commit().expect("commit");
+        post(st, k, dkg(DkgMessage::Commitment(c)));
+    }
+    for (t, k) in trustees.iter_mut().zip(trustee_keys) {
+        let r = t
+            .reveal(st.dkg().expect("dkg"), &mut OsRng)
+            .expect("reveal");
+        post(st, k, dkg(DkgMessage::Reveal(r)));
+    }
+    for t in &mut trustees {
+        let complaints = t
+            .complain(st.dkg().expect("dkg"), &mut OsRng)
+            .expect("complain");
+        assert!(complaints.is_empty(), "an honest ceremony has no complaint");
+    }
+    let mut shares = Vec::new();
+    let mut outcome = None;
+    for t in &mut trustees {
+        let (share, out) = t.finish(st.dkg().expect("dkg")).expect("finish");
+        shares.push(share);
+        outcome = Some(out);
+    }
+    let outcome = outcome.expect("at least one trustee");
+    let key = &outcome.public_key;
+    let ek = v1::ElectionKey {
+        joint_key: key.joint_key().to_bytes().to_vec(),
+        verification_keys: key
+            .verification_keys()
+            .iter()
+            .map(|v| v.compress().to_bytes().to_vec())
+            .collect(),
+        qualified: outcome
+            .qualification
+            .qualified
+            .iter()
+            .map(|&q| u32::from(q))
+            .collect(),
+    };
+    post(st, admin, Payload::ElectionKey(ek));
+    shares
+}
+
+/// The encrypted tally of `round` that `st` expects next
+/// ([`crate::RecordState::expected_tally`]), as an entry payload.
+pub fn expected_tally_payload(st: &crate::RecordState, round: u32) -> v1::EncryptedTally {
+    let m = st.manifest().expect("manifest");
+    let agg = st.expected_tally(round);
+    v1::EncryptedTally {
+        round,
+        contests: agg
+            .iter()
+            .map(|(c, d, cts)| v1::ContestTally {
+                contest: m.raw.contests[*c].id.clone(),
+                district: d.map(|d| m.raw.districts[d].id.clone()).unwrap_or_default(),
+                ciphertexts: cts.iter().map(|x| x.to_bytes().to_vec()).collect(),
+            })
+            .collect(),
+        ballots_counted: st.counted_in_round(round),
+        log_size: st.len(),
+    }
+}
+
+/// Posts partial decryptions of the tally at log index `tally_entry` by the
+/// trustees `shares` belong to, then the result `admin` computes from them.
+/// Returns the decrypted counts, per aggregate in tally order.
+pub fn decrypt_and_post_result(
+    st: &mut crate::RecordState,
+    admin: &SigningKey,
+    trustee_keys: &[SigningKey],
+    shares: &[&tallyboard_threshold::SecretShare],
+    tally_entry: u64,
+) -> Vec<Vec<u64>> {
+    use rand_core::OsRng;
+    use tallyboard_threshold::PartialDecryption;
+    let m = st.manifest().expect("manifest").clone();
+    let (eid, fp) = (m.raw.election_id.clone(), m.fingerprint);
+    let tally = st
+        .tallies()
+        .iter()
+        .find(|t| t.index == tally_entry)
+        .expect("tally")
+        .clone();
+    let cts = tally.flat_ciphertexts();
+    let mut partials = Vec::new();
+    for share in shares {
+        let i = share.index();
+        let p = PartialDecryption::create(share, &cts, &mut OsRng).expect("partial");
+        let e = entry(
+            &trustee_keys[usize::from(i) - 1],
+            &eid,
+            fp,
+            Payload::PartialDecryption(v1::PartialDecryption {
+                trustee: u32::from(i),
+                tally_entry,
+                partial: p.to_bytes(),
+            }),
+        );
+        st.check_and_apply(&e)
+            .unwrap_or_else(|e| panic!("partial decryption refused: {e}"));
+        partials.push(p);
+    }
+    let key = st.threshold_key().expect("key").clone();
+    let max = tally
+        .contests
+        .iter()
+        .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
+        .max()
+        .unwrap_or(0);
+    let dec = tallyboard_threshold::combine(&key, &cts, &partials, max).expect("combine");
+    let mut off = 0;
+    let mut counts = Vec::new();
+    let mut contests = Vec::new();
+    for (c, d, x) in &tally.contests {
+        let n = dec.plaintexts[off..off + x.len()].to_vec();
+        off += x.len();
+        contests.push(v1::ContestResult {
+            contest: m.raw.contests[*c].id.clone(),
+            district: d.map(|d| m.raw.districts[d].id.clone()).unwrap_or_default(),
+            counts: n.clone(),
+        });
+        counts.push(n);
+    }
+    let e = entry(
+        admin,
+        &eid,
+        fp,
+        Payload::Result(v1::ElectionResult {
+            tally_entry,
+            trustees_used: shares.iter().map(|s| u32::from(s.index())).collect(),
+            contests,
+        }),
+    );
+    st.check_and_apply(&e)
+        .unwrap_or_else(|e| panic!("result refused: {e}"));
+    counts
+}

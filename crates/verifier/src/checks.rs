@@ -1,7 +1,7 @@
 //! The numbered checks of `spec/checks.md` and the mapping from the record's
 //! rule identifiers (`spec/record.md` §6) to them.
 
-use tallyboard_protocol::rules;
+use tallyboard_protocol::{caucus, rules};
 
 /// Every check the verifier reports, in report order: (id, name).
 pub const CHECKS: &[(&str, &str)] = &[
@@ -138,6 +138,15 @@ pub fn check_of_rule(rule: &str, kind: EntryKind) -> &'static str {
     if rule == rules::PAYLOAD_SUPPORTED && kind == EntryKind::Caucus {
         return "V8.1";
     }
+    if rule == caucus::CAUCUS_VIABILITY {
+        return "V8.1";
+    }
+    if rule == caucus::CAUCUS_REALIGNMENT {
+        return "V8.2";
+    }
+    if rule == caucus::CAUCUS_APPORTIONMENT {
+        return "V8.4";
+    }
     const TABLE: &[(&str, &str)] = &[
         (rules::ENTRY_SIZE, "V1.4"),
         (rules::ENTRY_DECODE, "V1.4"),
@@ -205,6 +214,9 @@ mod tests {
             rules::TALLY_AGGREGATE,
             rules::PARTIAL_VALID,
             rules::RESULT_VALID,
+            caucus::CAUCUS_REALIGNMENT,
+            caucus::CAUCUS_VIABILITY,
+            caucus::CAUCUS_APPORTIONMENT,
         ];
         for r in all {
             for k in [EntryKind::Unknown, EntryKind::Ballot, EntryKind::Manifest] {
@@ -223,6 +235,14 @@ mod tests {
         assert_eq!(
             check_of_rule(rules::PHASE_ALLOWS, EntryKind::Issuance),
             "V2.3"
+        );
+        assert_eq!(
+            check_of_rule(caucus::CAUCUS_REALIGNMENT, EntryKind::Ballot),
+            "V8.2"
+        );
+        assert_eq!(
+            check_of_rule(caucus::CAUCUS_APPORTIONMENT, EntryKind::Caucus),
+            "V8.4"
         );
     }
 }

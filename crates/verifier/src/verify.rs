@@ -27,6 +27,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
 use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::ballot::CheckedBallot;
+use tallyboard_protocol::caucus;
 use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
@@ -472,6 +473,9 @@ impl Engine<'_> {
                 t.pass("V5.2", 1, "ballots");
                 t.pass("V5.3", 1, "ballots");
                 if let Some(b) = ballot {
+                    if b.round == caucus::REALIGNMENT_ROUND {
+                        t.pass("V8.2", 1, "realignment ballots");
+                    }
                     let r = (b.round as usize).min(1);
                     set_bit(&mut self.own.cast[r], index);
                     for (cpos, cts) in b.contests {
@@ -500,7 +504,14 @@ impl Engine<'_> {
                     self.own.challenged_alphas.insert(a, index);
                 }
             }
-            Some(Payload::EncryptedTally(_)) => t.pass("V7.1", 1, "tallies"),
+            Some(Payload::EncryptedTally(et)) => {
+                t.pass("V7.1", 1, "tallies");
+                if et.round == caucus::REALIGNMENT_ROUND {
+                    t.pass("V8.3", 1, "final alignments");
+                }
+            }
+            Some(Payload::CaucusViability(_)) => t.pass("V8.1", 1, "viability entries"),
+            Some(Payload::CaucusApportionment(_)) => t.pass("V8.4", 1, "apportionment entries"),
             Some(Payload::PartialDecryption(_)) => t.pass("V7.2", 1, "partial decryptions"),
             Some(Payload::Result(r)) => self.after_result(index, &r),
             _ => {}
@@ -607,11 +618,17 @@ impl Engine<'_> {
         if self.own.challenged_alphas.is_empty() && self.state.challenged() > 0 {
             self.tally.performed("V6.2", "challenged ciphertexts");
         }
-        // V7.1: the posted aggregates are our sums.
+        // V7.1 (V8.3 for a caucus's final alignment): the posted aggregates
+        // are our sums.
+        let agg_check = if m.is_caucus && t.round == caucus::REALIGNMENT_ROUND {
+            "V8.3"
+        } else {
+            "V7.1"
+        };
         let expected = self.own_expected(&m, t.round);
         if expected.len() != t.contests.len() {
             self.failure(
-                "V7.1",
+                agg_check,
                 Some(index),
                 format!(
                     "the tally has {} aggregates, the manifest calls for {}",
@@ -628,7 +645,7 @@ impl Engine<'_> {
                 .collect();
             if posted.contest != *cid || posted.district != *did || got.as_ref().ok() != Some(sum) {
                 self.failure(
-                    "V7.1",
+                    agg_check,
                     Some(index),
                     format!("contest {cid} district {did:?}: the posted aggregate differs from the verifier's sum of the counted ballots"),
                 );
@@ -720,6 +737,9 @@ impl Engine<'_> {
         m: &ElectionManifest,
         round: u32,
     ) -> Vec<(String, String, Vec<Ciphertext>)> {
+        if m.is_caucus && round == caucus::REALIGNMENT_ROUND {
+            return self.own_final_alignment(m).unwrap_or_default();
+        }
         let mut out = Vec::new();
         for (cpos, c) in m.raw.contests.iter().enumerate() {
             let n = m.specs[cpos].options();
@@ -755,6 +775,38 @@ impl Engine<'_> {
         out
     }
 
+    /// The final alignment of a caucus from the verifier's own sums and the
+    /// posted (and checked) viability (`spec/caucus.md` §9.5, check V8.3).
+    fn own_final_alignment(
+        &self,
+        m: &ElectionManifest,
+    ) -> Option<Vec<(String, String, Vec<Ciphertext>)>> {
+        let s = caucus::CaucusSetup::from_manifest(m)?;
+        let v = self.state.caucus_viability()?;
+        let sums = |round: u32| -> Vec<Vec<Ciphertext>> {
+            s.districts
+                .iter()
+                .map(|d| {
+                    self.own
+                        .sums
+                        .get(&(round, s.contest, *d))
+                        .cloned()
+                        .unwrap_or_else(|| vec![Ciphertext::zero(); s.options])
+                })
+                .collect()
+        };
+        let fin =
+            caucus::final_aggregates(m, &sums(0), &sums(caucus::REALIGNMENT_ROUND), &v.districts)
+                .ok()?;
+        Some(
+            s.districts
+                .iter()
+                .zip(fin)
+                .map(|(d, cts)| (s.contest_id.clone(), m.raw.districts[*d].id.clone(), cts))
+                .collect(),
+        )
+    }
+
     /// After a result is applied: combine the partials independently
     /// (V7.3) and fill the result table.
     fn after_result(&mut self, index: u64, r: &v1::ElectionResult) {
@@ -779,11 +831,7 @@ impl Engine<'_> {
         let max = tally
             .contests
             .iter()
-            .map(|(c, _, _)| {
-                m.specs[*c]
-                    .option_max()
-                    .saturating_mul(tally.ballots_counted)
-            })
+            .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
             .max()
             .unwrap_or(0);
         match tallyboard_threshold::combine(&key, &tally.flat_ciphertexts(), &used, max) {
