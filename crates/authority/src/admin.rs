@@ -7,10 +7,14 @@
 //! checked again by the board and by every verifier.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use tallyboard_board::VerifiedReceipt;
+use tallyboard_crypto::elgamal::Ciphertext;
+use tallyboard_protocol::caucus;
+use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::state::TallyRecord;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{testkit, ElectionPhase, RecordState};
@@ -242,9 +246,46 @@ pub fn tally_max(state: &RecordState, tally: &TallyRecord) -> u64 {
         .contests
         .iter()
         .filter_map(|(c, _, _)| m.specs.get(*c))
-        .map(|s| s.option_max().saturating_mul(tally.ballots_counted))
+        .map(|s| s.option_max().saturating_mul(tally.max_ballots))
         .max()
         .unwrap_or(0)
+}
+
+fn caucus_setup(
+    st: &RecordState,
+) -> Result<(Arc<ElectionManifest>, caucus::CaucusSetup), AuthorityError> {
+    let m = st
+        .manifest()
+        .cloned()
+        .ok_or_else(|| AuthorityError::NotReady("the board has no manifest".into()))?;
+    let s = caucus::CaucusSetup::from_manifest(&m)
+        .ok_or_else(|| AuthorityError::NotReady("this election is not a caucus".into()))?;
+    Ok((m, s))
+}
+
+/// The result index, alignment counts and aggregates, per caucus district,
+/// of the decrypted tally of `round`.
+#[allow(clippy::type_complexity)]
+fn caucus_round(
+    st: &RecordState,
+    s: &caucus::CaucusSetup,
+    round: u32,
+) -> Result<(u64, Vec<Vec<u64>>, Vec<Vec<Ciphertext>>), AuthorityError> {
+    let t = st
+        .tallies()
+        .iter()
+        .find(|t| t.round == round)
+        .ok_or_else(|| AuthorityError::NotReady(format!("round {round} has no tally yet")))?;
+    let result = t.result.ok_or_else(|| {
+        AuthorityError::NotReady(format!("the tally of round {round} has no result yet"))
+    })?;
+    let keys: Vec<(usize, Option<usize>)> = t.contests.iter().map(|(c, d, _)| (*c, *d)).collect();
+    let cts: Vec<Vec<Ciphertext>> = t.contests.iter().map(|(_, _, c)| c.clone()).collect();
+    let missing =
+        || AuthorityError::BadRecord(format!("the round-{round} tally lacks a caucus district"));
+    let counts = s.pick_alignment(&keys, &t.counts).ok_or_else(missing)?;
+    let aggs = s.pick_alignment(&keys, &cts).ok_or_else(missing)?;
+    Ok((result, counts, aggs))
 }
 
 impl Admin {
@@ -529,6 +570,64 @@ impl Admin {
             }
         }
         Err(last.unwrap_or_else(|| AuthorityError::NotReady("tally not posted".into())))
+    }
+
+    /// Posts the caucus viability (`spec/caucus.md` §9.3) computed from the
+    /// first-alignment result on the record, and returns its log index (or
+    /// the index of the one already posted).
+    pub async fn post_caucus_viability(&mut self) -> Result<u64, AuthorityError> {
+        self.follower.sync().await?;
+        let st = self.state();
+        if let Some(v) = st.caucus_viability() {
+            return Ok(v.index);
+        }
+        let (m, s) = caucus_setup(st)?;
+        let (result, counts, _) = caucus_round(st, &s, 0)?;
+        let districts = caucus::expected_viability(&m, &counts)
+            .map_err(|e| AuthorityError::BadRecord(e.to_string()))?;
+        let r = self
+            .post(
+                Payload::CaucusViability(v1::CaucusViability {
+                    result_entry: result,
+                    districts,
+                }),
+                "caucus viability",
+            )
+            .await?;
+        Ok(r.index)
+    }
+
+    /// Posts the delegate apportionment (`spec/caucus.md` §9.6–§9.7)
+    /// computed from the final-alignment result and the coin seed, and
+    /// returns its log index (or the index of the one already posted).
+    pub async fn post_caucus_apportionment(&mut self) -> Result<u64, AuthorityError> {
+        self.follower.sync().await?;
+        let st = self.state();
+        if let Some(a) = st.caucus_apportionment() {
+            return Ok(a.index);
+        }
+        let (m, s) = caucus_setup(st)?;
+        let viability = st
+            .caucus_viability()
+            .ok_or_else(|| AuthorityError::NotReady("the caucus viability is not posted".into()))?
+            .districts
+            .clone();
+        let (result, counts, aggs) = caucus_round(st, &s, caucus::REALIGNMENT_ROUND)?;
+        let bad = |e: tallyboard_protocol::RuleError| AuthorityError::BadRecord(e.to_string());
+        let seed = caucus::coin_seed(&m, &aggs).map_err(bad)?;
+        let districts =
+            caucus::expected_apportionment(&m, &viability, &counts, &seed).map_err(bad)?;
+        let r = self
+            .post(
+                Payload::CaucusApportionment(v1::CaucusApportionment {
+                    result_entry: result,
+                    coin_seed: seed.to_vec(),
+                    districts,
+                }),
+                "caucus apportionment",
+            )
+            .await?;
+        Ok(r.index)
     }
 
     /// Waits (up to `wait`, or without limit if `None`; polling every

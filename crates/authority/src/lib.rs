@@ -41,6 +41,7 @@ pub use admin::{Admin, CeremonyWait, ContestCounts, ElectionKeySummary, ResultSu
 pub use error::AuthorityError;
 pub use follower::{board_identity, RecordFollower, DEFAULT_POLL};
 pub use manifest_file::{check_manifest, load_manifest, parse_manifest, ManifestFile};
+pub use tallyboard_threshold::SecretShare;
 pub use trustee::{
     decrypt_tally, decrypt_tally_with, run_ceremony, run_ceremony_with, CeremonyEvent,
     CeremonyOptions, DecryptOutcome,

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 use tallyboard_board::{ClientTls, TlsFiles};
 use tallyboard_issuer::credential::DEFAULT_RSA_BITS;
-use tallyboard_issuer::{init_data_dir, serve, Argon2Profile, InitOptions, IssuerConfig, Roll};
+use tallyboard_issuer::{
+    init_data_dir, serve, Argon2Profile, InitOptions, IssuerConfig, IssuerLimits, Roll,
+};
 
 /// Argon2id parameters of the enrollment code hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +69,15 @@ pub enum IssuerCommand {
         /// TLS private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Requests per client address in a burst (token bucket capacity,
+        /// `spec/issuer.md` §4.4); raise it where many voters share one
+        /// address.
+        #[arg(long, default_value_t = IssuerLimits::default().address_burst)]
+        address_burst: u32,
+        /// Requests per client address per minute once the burst is spent
+        /// (`spec/issuer.md` §4.4).
+        #[arg(long, default_value_t = IssuerLimits::default().address_per_minute)]
+        address_per_minute: u32,
     },
 }
 
@@ -120,9 +131,13 @@ pub fn run(cmd: IssuerCommand) -> anyhow::Result<ExitCode> {
             board_ca,
             tls_cert,
             tls_key,
+            address_burst,
+            address_per_minute,
         } => {
             let mut config = IssuerConfig::new(data_dir, listen, board);
             config.board_key = board_key;
+            config.limits.address_burst = address_burst;
+            config.limits.address_per_minute = address_per_minute;
             config.board_tls = match board_ca {
                 Some(path) => Some(ClientTls {
                     ca_pem: std::fs::read(&path)

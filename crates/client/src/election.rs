@@ -77,6 +77,9 @@ pub struct Election {
     pub threshold_key: ThresholdPublicKey,
     /// The phase of the replayed record.
     pub phase: ElectionPhase,
+    /// A caucus's viability per district, once posted (`spec/caucus.md`
+    /// §9.3).
+    pub caucus_viability: Option<Vec<tallyboard_proto::v1::DistrictViability>>,
     /// Entries replayed (and verified against `checkpoint`).
     pub log_size: u64,
     /// The signed checkpoint the replayed entries were checked against
@@ -135,6 +138,7 @@ impl Election {
         };
         drop(slot);
         self.phase = fresh.phase;
+        self.caucus_viability = fresh.caucus_viability;
         self.log_size = fresh.log_size;
         self.checkpoint = fresh.checkpoint;
         Ok(self.phase)
@@ -409,6 +413,7 @@ fn snapshot(replay: &Replay, shared: &Arc<Mutex<Option<Replay>>>) -> Result<Elec
         key,
         threshold_key,
         phase: st.phase(),
+        caucus_viability: st.caucus_viability().map(|v| v.districts.clone()),
         log_size: st.len(),
         checkpoint,
         replay: Arc::clone(shared),

@@ -43,6 +43,7 @@
 #![warn(clippy::unwrap_used, missing_docs)]
 
 mod ballot;
+mod caucus;
 mod challenge;
 mod credential;
 mod election;
@@ -51,6 +52,7 @@ mod receipt;
 mod selection;
 
 pub use ballot::{cast, prepare, PreparedBallot};
+pub use caucus::{cast_first_alignment, prepare_realignment, FirstAlignment, Realignment};
 pub use challenge::{
     challenge, check_challenge_on_board, verify_challenged_entry, ChallengeReport, ContestCheck,
 };

@@ -787,9 +787,9 @@ pub struct Round0Ballot<'a> {
 /// Builds a realignment ballot (`spec/caucus.md` §9.4) for group `target`:
 /// the round-1 ballot with the alignment contest only, `realigns_entry` and
 /// the realignment proof over `round0` and the district's viability flags
-/// `viable`. Fails, without making a ballot, if the round-0 choice was
-/// viable or `target` is not. The caller signs the entry with the
-/// credential key.
+/// `viable`, with the encryption secrets of its contest (for a challenge).
+/// Fails, without making a ballot, if the round-0 choice was viable or
+/// `target` is not. The caller signs the entry with the credential key.
 pub fn build_realignment_ballot<R: RngCore + CryptoRng>(
     m: &ElectionManifest,
     pk: &PublicKey,
@@ -798,7 +798,7 @@ pub fn build_realignment_ballot<R: RngCore + CryptoRng>(
     round0: &Round0Ballot<'_>,
     viable: &[bool],
     rng: &mut R,
-) -> Result<v1::Ballot, String> {
+) -> Result<(v1::Ballot, Vec<crate::ballot::ContestSecret>), String> {
     let s = CaucusSetup::from_manifest(m).ok_or("this election is not a caucus")?;
     if target >= s.options || viable.len() != s.options {
         return Err(format!(
@@ -842,7 +842,7 @@ pub fn build_realignment_ballot<R: RngCore + CryptoRng>(
     .map_err(|e| e.to_string())?;
     ballot.realigns_entry = round0.entry;
     ballot.realignment_proof = proof.to_bytes().to_vec();
-    Ok(ballot)
+    Ok((ballot, secrets))
 }
 
 /// The voter client's automatic realignment (`spec/caucus.md` §9.8): the

@@ -526,6 +526,7 @@ impl RecordState {
         out
     }
 
+    #[allow(clippy::type_complexity)]
     fn final_alignment(
         &self,
         m: &ElectionManifest,

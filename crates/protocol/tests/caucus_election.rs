@@ -205,6 +205,7 @@ fn realignment(
         &mut OsRng,
     )
     .unwrap()
+    .0
 }
 
 #[test]
