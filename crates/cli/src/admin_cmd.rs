@@ -167,6 +167,20 @@ pub enum AdminCommand {
         #[arg(long)]
         timeout: Option<u64>,
     },
+    /// Caucus: post the viability of every group per district, computed
+    /// from the first-alignment result (`spec/caucus.md` §9.3). Then open
+    /// the realignment with `admin phase --phase realignment-open`.
+    Viability {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Caucus: post the delegate apportionment computed from the
+    /// final-alignment result, with coin tosses seeded by the final
+    /// aggregates (`spec/caucus.md` §9.6–§9.7).
+    Apportion {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Print the state of the record.
     Status {
         #[command(flatten)]
@@ -323,12 +337,62 @@ async fn run_online(cmd: AdminCommand) -> anyhow::Result<ExitCode> {
                 .await?;
             print!("{r}");
         }
+        AdminCommand::Viability { admin } => {
+            let mut a = admin.admin().await?;
+            let index = a.post_caucus_viability().await?;
+            println!("caucus viability at entry {index}");
+            let m = a.state().manifest().cloned();
+            if let (Some(v), Some(m)) = (a.state().caucus_viability(), m) {
+                let names = caucus_group_ids(&m);
+                for d in &v.districts {
+                    let viable: Vec<&str> = names
+                        .iter()
+                        .zip(&d.viable)
+                        .filter(|(_, ok)| **ok)
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    println!(
+                        "  {}: {} participants, threshold {}, viable: {}",
+                        d.district,
+                        d.participants,
+                        d.threshold,
+                        viable.join(", ")
+                    );
+                }
+            }
+        }
+        AdminCommand::Apportion { admin } => {
+            let mut a = admin.admin().await?;
+            let index = a.post_caucus_apportionment().await?;
+            println!("delegate apportionment at entry {index}");
+            let m = a.state().manifest().cloned();
+            if let (Some(ap), Some(m)) = (a.state().caucus_apportionment(), m) {
+                let names = caucus_group_ids(&m);
+                for d in &ap.districts {
+                    let won: Vec<String> = names
+                        .iter()
+                        .zip(d.delegates.iter().zip(&d.sde))
+                        .filter(|(_, (n, _))| **n > 0)
+                        .map(|(g, (n, sde))| format!("{g} {n} ({sde} SDE)"))
+                        .collect();
+                    println!("  {}: {}", d.district, won.join(", "));
+                }
+            }
+        }
         AdminCommand::Status { board } => {
             let f = board.follow().await?;
             print_status(&f);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The option ids of a caucus's alignment contest (its groups), in order.
+fn caucus_group_ids(m: &tallyboard_protocol::ElectionManifest) -> Vec<String> {
+    tallyboard_protocol::caucus::CaucusSetup::from_manifest(m)
+        .and_then(|s| m.raw.contests.get(s.contest))
+        .map(|c| c.options.iter().map(|o| o.id.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn print_status(f: &RecordFollower) {

@@ -10,8 +10,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use tallyboard_board::BoardClient;
 use tallyboard_client::{
-    cast, challenge, check_still_included, enroll, enroll_in_district, fetch_election, prepare,
-    selections_for, verify_receipt_file, ClientError, ContestChoice, Credential, Election,
+    cast, cast_first_alignment, challenge, check_still_included, enroll, enroll_in_district,
+    fetch_election, prepare, prepare_realignment, selections_for, verify_receipt_file, ClientError,
+    ContestChoice, Credential, Election, FirstAlignment, Realignment,
 };
 use tallyboard_tlog::Ed25519Verifier;
 
@@ -80,6 +81,37 @@ pub enum VoteCommand {
         /// Where to write the receipt.
         #[arg(long, value_name = "FILE")]
         receipt_out: Option<PathBuf>,
+        /// Caucus: up to five groups (option ids of the alignment contest),
+        /// most preferred first, to realign to automatically if the first
+        /// choice is not viable (`spec/caucus.md` §9.8). Needs
+        /// `--first-alignment-out`.
+        #[arg(long, value_delimiter = ',', value_name = "GROUP,...")]
+        rank: Vec<String>,
+        /// Caucus: where to keep what the realignment needs (this ballot's
+        /// nonces and the ranked preferences; mode 0600, never overwritten).
+        #[arg(long, value_name = "FILE")]
+        first_alignment_out: Option<PathBuf>,
+    },
+    /// Caucus: once the viability is posted and the realignment is open,
+    /// realign automatically from the preferences ranked at `vote cast`:
+    /// stay if the first group is viable, else cast a realignment ballot
+    /// for the first viable preference (or "uncommitted") with its
+    /// eligibility proof.
+    Realign {
+        #[command(flatten)]
+        board: BoardArgs,
+        /// The voter's credential file.
+        #[arg(long, value_name = "FILE")]
+        credential: PathBuf,
+        /// The file written by `vote cast --first-alignment-out`.
+        #[arg(long, value_name = "FILE")]
+        first_alignment: PathBuf,
+        /// Wait up to this many seconds for the realignment to open.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+        /// Where to write the receipt.
+        #[arg(long, value_name = "FILE")]
+        receipt_out: Option<PathBuf>,
     },
     /// Encrypt a ballot and challenge it instead of casting: the ballot is
     /// posted with its randomness (never counted) and checked to encrypt
@@ -121,7 +153,34 @@ pub fn run(cmd: VoteCommand) -> anyhow::Result<ExitCode> {
                 board,
                 choice,
                 receipt_out,
-            } => run_cast(&board, &choice, receipt_out.as_deref()).await,
+                rank,
+                first_alignment_out,
+            } => {
+                run_cast(
+                    &board,
+                    &choice,
+                    receipt_out.as_deref(),
+                    &rank,
+                    first_alignment_out.as_deref(),
+                )
+                .await
+            }
+            VoteCommand::Realign {
+                board,
+                credential,
+                first_alignment,
+                wait,
+                receipt_out,
+            } => {
+                run_realign(
+                    &board,
+                    &credential,
+                    &first_alignment,
+                    wait,
+                    receipt_out.as_deref(),
+                )
+                .await
+            }
             VoteCommand::Challenge { board, choice } => run_challenge(&board, &choice).await,
             VoteCommand::CheckReceipt { board, receipt } => run_check(&board, &receipt).await,
         }
@@ -265,21 +324,77 @@ fn selections(
     Ok((credential, sel))
 }
 
+/// The option indices of the caucus groups named in `rank`.
+fn ranked_groups(election: &Election, rank: &[String]) -> anyhow::Result<Vec<usize>> {
+    let m = &election.manifest;
+    let s = tallyboard_protocol::caucus::CaucusSetup::from_manifest(m)
+        .context("--rank is for a caucus; this election is not one")?;
+    let options = &m.raw.contests[s.contest].options;
+    anyhow::ensure!(
+        rank.len() <= tallyboard_protocol::caucus::MAX_RANKED_PREFERENCES,
+        "at most {} ranked preferences",
+        tallyboard_protocol::caucus::MAX_RANKED_PREFERENCES
+    );
+    rank.iter()
+        .map(|g| {
+            options.iter().position(|o| &o.id == g).with_context(|| {
+                format!(
+                    "{g:?} is not a group of the alignment contest {}",
+                    s.contest_id
+                )
+            })
+        })
+        .collect()
+}
+
 async fn run_cast(
     board: &BoardArgs,
     args: &ChoiceArgs,
     receipt_out: Option<&Path>,
+    rank: &[String],
+    first_alignment_out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut client = connect(board).await?;
     let election = learn(&mut client).await?;
     let (credential, sel) = selections(&election, args)?;
+    anyhow::ensure!(
+        rank.is_empty() || first_alignment_out.is_some(),
+        "--rank needs --first-alignment-out (where the realignment's secrets are kept)"
+    );
+    let ranked = if first_alignment_out.is_some() {
+        ranked_groups(&election, rank)?
+    } else {
+        Vec::new()
+    };
+    if let Some(out) = first_alignment_out {
+        anyhow::ensure!(
+            !out.exists(),
+            "{} exists; it is never overwritten",
+            out.display()
+        );
+    }
     let prepared = prepare(&election, &credential, &sel, args.round)?;
     println!();
     println!("  BALLOT TRACKER  {}", prepared.tracker_hex());
     println!();
-    let receipt = cast(&mut client, prepared)
-        .await
-        .context("casting failed")?;
+    let receipt = match first_alignment_out {
+        Some(out) => {
+            let (receipt, first) = cast_first_alignment(&mut client, prepared)
+                .await
+                .context("casting failed")?;
+            first
+                .save(out, &election, &ranked)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!(
+                "kept        {} (mode 0600): what `vote realign` needs",
+                out.display()
+            );
+            receipt
+        }
+        None => cast(&mut client, prepared)
+            .await
+            .context("casting failed")?,
+    };
     println!("cast        entry {} on the board", receipt.index());
     println!(
         "verified    board signature on checkpoint (size {}); inclusion proof of the tracker at entry {}; entry read back byte-identical; checkpoint extends the replayed record",
@@ -293,6 +408,66 @@ async fn run_cast(
             "receipt     written to {} (check it later with `vote check-receipt`)",
             path.display()
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_realign(
+    board: &BoardArgs,
+    credential: &Path,
+    first_alignment: &Path,
+    wait: u64,
+    receipt_out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut client = connect(board).await?;
+    let mut election = learn(&mut client).await?;
+    let credential = Credential::load(credential)
+        .with_context(|| format!("cannot load the credential {}", credential.display()))?;
+    let (first, ranked) = FirstAlignment::load(first_alignment, &election)
+        .with_context(|| format!("cannot load {}", first_alignment.display()))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+    loop {
+        election.refresh(&mut client).await?;
+        if election.phase >= tallyboard_client::ElectionPhase::RealignmentOpen {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the realignment is not open (phase {:?}); retry later or pass --wait SECONDS",
+            election.phase
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let m = election.manifest.clone();
+    let groups: Vec<String> = tallyboard_protocol::caucus::CaucusSetup::from_manifest(&m)
+        .and_then(|s| m.raw.contests.get(s.contest))
+        .map(|c| c.options.iter().map(|o| o.id.clone()).collect())
+        .unwrap_or_default();
+    match prepare_realignment(&election, &credential, &first, &ranked)? {
+        Realignment::Locked => {
+            println!("locked      your first-alignment group is viable: you stay in it");
+        }
+        Realignment::NoViablePreference => {
+            println!("no change   none of your ranked groups (nor uncommitted) is viable: you do not realign");
+        }
+        Realignment::Ballot(target, prepared) => {
+            println!(
+                "realign     to {} (proof: your first-alignment group was not viable)",
+                groups.get(target).map_or("?", String::as_str)
+            );
+            println!();
+            println!("  BALLOT TRACKER  {}", prepared.tracker_hex());
+            println!();
+            let receipt = cast(&mut client, *prepared)
+                .await
+                .context("casting the realignment failed")?;
+            println!("cast        entry {} on the board", receipt.index());
+            if let Some(path) = receipt_out {
+                std::fs::write(path, receipt.to_file_bytes())
+                    .with_context(|| format!("cannot write the receipt to {}", path.display()))?;
+                println!("receipt     written to {}", path.display());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -206,3 +206,145 @@ pub fn prepare_realignment(
         }),
     ))
 }
+
+/// First line of a first-alignment file.
+const FIRST_ALIGNMENT_HEADER: &str = "tallyboard first-alignment v1";
+/// Largest first-alignment file read.
+const MAX_FIRST_ALIGNMENT_FILE: u64 = 64 * 1024;
+
+impl FirstAlignment {
+    /// The file the CLI keeps between the first alignment and the
+    /// realignment (mode 0600; it holds the ballot's nonces, which reveal
+    /// the choice): lines `tallyboard first-alignment v1`, `election <hex>`,
+    /// `entry <n>`, `choice <i>`, `ranked <i,j,…>` (or `-`), `nonces
+    /// <hex>,<hex>,…`. Refuses to overwrite an existing file.
+    pub fn save(
+        &self,
+        path: &std::path::Path,
+        election: &Election,
+        ranked: &[usize],
+    ) -> Result<(), ClientError> {
+        use std::io::Write as _;
+        let ranked = if ranked.is_empty() {
+            "-".to_owned()
+        } else {
+            ranked
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let nonces = zeroize::Zeroizing::new(
+            self.nonces
+                .iter()
+                .map(|n| hex::encode(n.to_bytes()))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        let text = zeroize::Zeroizing::new(format!(
+            "{FIRST_ALIGNMENT_HEADER}\nelection {}\nentry {}\nchoice {}\nranked {ranked}\nnonces {}\n",
+            hex::encode(election.fingerprint()),
+            self.entry,
+            self.choice,
+            nonces.as_str()
+        ));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(ClientError::io("create", path))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(ClientError::io("write", path))
+    }
+
+    /// Reads a file written by [`Self::save`] for `election`, recomputing
+    /// the ciphertexts from the nonces under the election key; returns the
+    /// first alignment and the ranked preferences. Refuses a file readable
+    /// by group or others, or of another election.
+    pub fn load(
+        path: &std::path::Path,
+        election: &Election,
+    ) -> Result<(Self, Vec<usize>), ClientError> {
+        use std::io::Read as _;
+        let f = std::fs::File::open(path).map_err(ClientError::io("open", path))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = f
+                .metadata()
+                .map_err(ClientError::io("stat", path))?
+                .permissions()
+                .mode()
+                & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(ClientError::Credential(format!(
+                    "{} has mode {mode:o}; it must not be accessible by group or others (chmod 600)",
+                    path.display()
+                )));
+            }
+        }
+        let mut buf = zeroize::Zeroizing::new(Vec::new());
+        f.take(MAX_FIRST_ALIGNMENT_FILE + 1)
+            .read_to_end(&mut buf)
+            .map_err(ClientError::io("read", path))?;
+        let bad = |m: &str| ClientError::Credential(format!("malformed first-alignment file: {m}"));
+        if buf.len() as u64 > MAX_FIRST_ALIGNMENT_FILE {
+            return Err(bad("too large"));
+        }
+        let text = std::str::from_utf8(&buf).map_err(|_| bad("not UTF-8"))?;
+        let mut lines = text.lines();
+        if lines.next() != Some(FIRST_ALIGNMENT_HEADER) {
+            return Err(bad("not a tallyboard first-alignment file"));
+        }
+        let mut field = |name: &str| {
+            lines
+                .next()
+                .and_then(|l| l.strip_prefix(name))
+                .and_then(|r| r.strip_prefix(' '))
+                .ok_or_else(|| bad(&format!("expected line {name:?}")))
+        };
+        if field("election")? != hex::encode(election.fingerprint()) {
+            return Err(ClientError::Credential(
+                "the first-alignment file is for another election".into(),
+            ));
+        }
+        let entry: u64 = field("entry")?.parse().map_err(|_| bad("entry"))?;
+        let choice: usize = field("choice")?.parse().map_err(|_| bad("choice"))?;
+        let ranked = match field("ranked")? {
+            "-" => Vec::new(),
+            r => r
+                .split(',')
+                .map(|x| x.parse::<usize>().map_err(|_| bad("ranked")))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let nonces = field("nonces")?
+            .split(',')
+            .map(|h| {
+                let mut b = zeroize::Zeroizing::new([0u8; 32]);
+                hex::decode_to_slice(h, b.as_mut_slice()).map_err(|_| bad("nonce"))?;
+                Nonce::from_bytes(b.as_slice()).map_err(|_| bad("nonce"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if choice >= nonces.len() {
+            return Err(bad("choice out of range"));
+        }
+        let ciphertexts = nonces
+            .iter()
+            .enumerate()
+            .map(|(i, n)| election.key.encrypt_with(u64::from(i == choice), n))
+            .collect();
+        Ok((
+            Self {
+                entry,
+                choice,
+                ciphertexts,
+                nonces,
+            },
+            ranked,
+        ))
+    }
+}
