@@ -18,7 +18,7 @@ use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::state::TallyRecord;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{testkit, ElectionPhase, RecordState};
-use tallyboard_threshold::{combine, evaluate, PartialDecryption, ThresholdPublicKey};
+use tallyboard_threshold::{combine, evaluate, PartialDecryption};
 use tallyboard_tlog::NoteVerifier as _;
 
 use crate::error::AuthorityError;
@@ -223,18 +223,7 @@ fn record_phase(p: v1::Phase) -> Option<ElectionPhase> {
     })
 }
 
-/// The protobuf `ElectionKey` of a threshold key and its QUAL.
-pub fn election_key_payload(key: &ThresholdPublicKey, qualified: &[u8]) -> v1::ElectionKey {
-    v1::ElectionKey {
-        joint_key: key.joint_key().to_bytes().to_vec(),
-        verification_keys: key
-            .verification_keys()
-            .iter()
-            .map(|v| v.compress().to_bytes().to_vec())
-            .collect(),
-        qualified: qualified.iter().map(|&q| u32::from(q)).collect(),
-    }
-}
+pub use tallyboard_protocol::testkit::election_key_payload;
 
 /// The largest plaintext a tally's aggregate can hold (the bound of the
 /// discrete logarithm, as in rule R10.3).
@@ -519,9 +508,7 @@ impl Admin {
             if let Some(t) = st.tallies().iter().find(|t| t.round == round) {
                 return Ok(t.index);
             }
-            let m = st
-                .manifest()
-                .cloned()
+            st.manifest()
                 .ok_or_else(|| AuthorityError::NotReady("the board has no manifest".into()))?;
             let closed = if round == 0 {
                 ElectionPhase::VotingClosed
@@ -534,20 +521,7 @@ impl Admin {
                     st.phase()
                 )));
             }
-            let tally = v1::EncryptedTally {
-                round,
-                contests: st
-                    .expected_tally(round)
-                    .iter()
-                    .map(|(c, d, cts)| v1::ContestTally {
-                        contest: m.raw.contests[*c].id.clone(),
-                        district: d.map(|d| m.raw.districts[d].id.clone()).unwrap_or_default(),
-                        ciphertexts: cts.iter().map(|x| x.to_bytes().to_vec()).collect(),
-                    })
-                    .collect(),
-                ballots_counted: st.counted_in_round(round),
-                log_size: st.len(),
-            };
+            let tally = testkit::expected_tally_payload(st, round);
             let log_size = tally.log_size;
             match self
                 .post(Payload::EncryptedTally(tally), "encrypted tally")

@@ -224,7 +224,6 @@ impl FirstAlignment {
         election: &Election,
         ranked: &[usize],
     ) -> Result<(), ClientError> {
-        use std::io::Write as _;
         let ranked = if ranked.is_empty() {
             "-".to_owned()
         } else {
@@ -248,17 +247,7 @@ impl FirstAlignment {
             self.choice,
             nonces.as_str()
         ));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path).map_err(ClientError::io("create", path))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(ClientError::io("write", path))
+        crate::credential::write_private_file(path, text.as_bytes())
     }
 
     /// Reads a file written by [`Self::save`] for `election`, recomputing
@@ -269,32 +258,8 @@ impl FirstAlignment {
         path: &std::path::Path,
         election: &Election,
     ) -> Result<(Self, Vec<usize>), ClientError> {
-        use std::io::Read as _;
-        let f = std::fs::File::open(path).map_err(ClientError::io("open", path))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = f
-                .metadata()
-                .map_err(ClientError::io("stat", path))?
-                .permissions()
-                .mode()
-                & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(ClientError::Credential(format!(
-                    "{} has mode {mode:o}; it must not be accessible by group or others (chmod 600)",
-                    path.display()
-                )));
-            }
-        }
-        let mut buf = zeroize::Zeroizing::new(Vec::new());
-        f.take(MAX_FIRST_ALIGNMENT_FILE + 1)
-            .read_to_end(&mut buf)
-            .map_err(ClientError::io("read", path))?;
+        let buf = crate::credential::read_private_file(path, MAX_FIRST_ALIGNMENT_FILE)?;
         let bad = |m: &str| ClientError::Credential(format!("malformed first-alignment file: {m}"));
-        if buf.len() as u64 > MAX_FIRST_ALIGNMENT_FILE {
-            return Err(bad("too large"));
-        }
         let text = std::str::from_utf8(&buf).map_err(|_| bad("not UTF-8"))?;
         let mut lines = text.lines();
         if lines.next() != Some(FIRST_ALIGNMENT_HEADER) {

@@ -216,55 +216,67 @@ impl Credential {
     /// overwrite an existing file: a credential cannot be issued twice, so
     /// losing one loses the vote.
     pub fn save(&self, path: &Path) -> Result<(), ClientError> {
-        let text = self.to_file_string();
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path).map_err(ClientError::io("create", path))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(ClientError::io("write", path))
+        write_private_file(path, self.to_file_string().as_bytes())
     }
 
     /// Reads a credential file. Refuses a file readable or writable by group
     /// or others.
     pub fn load(path: &Path) -> Result<Self, ClientError> {
-        use std::io::Read as _;
-        let f = std::fs::File::open(path).map_err(ClientError::io("open", path))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = f
-                .metadata()
-                .map_err(ClientError::io("stat", path))?
-                .permissions()
-                .mode()
-                & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(ClientError::Credential(format!(
-                    "{} has mode {mode:o}; a credential file must not be accessible by group or others (chmod 600)",
-                    path.display()
-                )));
-            }
-        }
-        let mut buf = Zeroizing::new(Vec::new());
-        f.take(MAX_CREDENTIAL_FILE + 1)
-            .read_to_end(&mut buf)
-            .map_err(ClientError::io("read", path))?;
-        if buf.len() as u64 > MAX_CREDENTIAL_FILE {
-            return Err(ClientError::Credential(format!(
-                "{} is too large",
-                path.display()
-            )));
-        }
+        let buf = read_private_file(path, MAX_CREDENTIAL_FILE)?;
         let text = std::str::from_utf8(&buf)
             .map_err(|_| ClientError::Credential("credential file is not UTF-8".into()))?;
         Self::from_file_str(text)
     }
+}
+
+/// Writes a secret file: created with mode 0600, never over an existing
+/// file, synced to disk.
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(ClientError::io("create", path))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(ClientError::io("write", path))
+}
+
+/// Reads a secret file of at most `max` bytes, refusing one readable or
+/// writable by group or others.
+pub(crate) fn read_private_file(path: &Path, max: u64) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    use std::io::Read as _;
+    let f = std::fs::File::open(path).map_err(ClientError::io("open", path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f
+            .metadata()
+            .map_err(ClientError::io("stat", path))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ClientError::Credential(format!(
+                "{} has mode {mode:o}; a secret file must not be accessible by group or others (chmod 600)",
+                path.display()
+            )));
+        }
+    }
+    let mut buf = Zeroizing::new(Vec::new());
+    f.take(max + 1)
+        .read_to_end(&mut buf)
+        .map_err(ClientError::io("read", path))?;
+    if buf.len() as u64 > max {
+        return Err(ClientError::Credential(format!(
+            "{} is too large",
+            path.display()
+        )));
+    }
+    Ok(buf)
 }
 
 fn hex32(s: &str) -> Option<[u8; 32]> {

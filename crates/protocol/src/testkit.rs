@@ -252,29 +252,38 @@ pub fn run_key_ceremony(
         outcome = Some(out);
     }
     let outcome = outcome.expect("at least one trustee");
-    let key = &outcome.public_key;
-    let ek = v1::ElectionKey {
+    let ek = election_key_payload(&outcome.public_key, &outcome.qualification.qualified);
+    post(st, admin, Payload::ElectionKey(ek));
+    shares
+}
+
+/// The `ElectionKey` payload of a ceremony's threshold key and its
+/// qualified trustees (`spec/record.md` §9).
+pub fn election_key_payload(
+    key: &tallyboard_threshold::ThresholdPublicKey,
+    qualified: &[u8],
+) -> v1::ElectionKey {
+    v1::ElectionKey {
         joint_key: key.joint_key().to_bytes().to_vec(),
         verification_keys: key
             .verification_keys()
             .iter()
             .map(|v| v.compress().to_bytes().to_vec())
             .collect(),
-        qualified: outcome
-            .qualification
-            .qualified
-            .iter()
-            .map(|&q| u32::from(q))
-            .collect(),
-    };
-    post(st, admin, Payload::ElectionKey(ek));
-    shares
+        qualified: qualified.iter().map(|&q| u32::from(q)).collect(),
+    }
 }
 
 /// The encrypted tally of `round` that `st` expects next
-/// ([`crate::RecordState::expected_tally`]), as an entry payload.
+/// ([`crate::RecordState::expected_tally`]), as an entry payload (with no
+/// aggregate before the manifest).
 pub fn expected_tally_payload(st: &crate::RecordState, round: u32) -> v1::EncryptedTally {
-    let m = st.manifest().expect("manifest");
+    let Some(m) = st.manifest() else {
+        return v1::EncryptedTally {
+            round,
+            ..Default::default()
+        };
+    };
     let agg = st.expected_tally(round);
     v1::EncryptedTally {
         round,
@@ -364,4 +373,47 @@ pub fn decrypt_and_post_result(
     st.check_and_apply(&e)
         .unwrap_or_else(|e| panic!("result refused: {e}"));
     counts
+}
+
+/// [`sample_manifest`] turned into a caucus: `districts` as (id, delegates,
+/// SDE weight), all with the sample issuer key; the contest `"align"` with
+/// `options` (the groups) as the alignment contest; `"u"` as uncommitted
+/// when it is one of the options; the Iowa 2020 rules.
+pub fn sample_caucus_manifest(
+    admin: &SigningKey,
+    board: &BoardIdentity,
+    seed: u8,
+    districts: &[(&str, u32, &str)],
+    options: &[&str],
+) -> v1::Manifest {
+    let mut m = sample_manifest(admin, board, seed);
+    let rsa = m.districts[0].issuer_rsa_key.clone();
+    m.districts = districts
+        .iter()
+        .map(|(id, delegates, w)| v1::District {
+            id: (*id).into(),
+            name: format!("District {id}"),
+            issuer_rsa_key: rsa.clone(),
+            delegates: *delegates,
+            sde_weight: (*w).into(),
+        })
+        .collect();
+    m.contests[0].id = "align".into();
+    m.contests[0].options = options
+        .iter()
+        .map(|o| v1::ContestOption {
+            id: (*o).into(),
+            title: o.to_uppercase(),
+        })
+        .collect();
+    m.caucus = Some(v1::CaucusRules {
+        alignment_contest: "align".into(),
+        uncommitted_option: if options.contains(&"u") {
+            "u".into()
+        } else {
+            String::new()
+        },
+        viability_rule: "idp-2020".into(),
+    });
+    m
 }

@@ -16,7 +16,8 @@ use tallyboard_protocol::caucus::{
 };
 use tallyboard_protocol::testkit::{
     decrypt_and_post_result, entry, expected_tally_payload, manifest_entry, phase_entry,
-    run_key_ceremony, sample_credential, sample_issuer_key, sample_manifest, sample_trustee_key,
+    run_key_ceremony, sample_caucus_manifest, sample_credential, sample_issuer_key,
+    sample_manifest, sample_trustee_key,
 };
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
@@ -95,35 +96,6 @@ fn participants() -> Vec<Vec<(usize, Vec<usize>)>> {
         ]
         .to_vec(),
     ]
-}
-
-fn caucus_manifest(admin: &SigningKey, board: &BoardIdentity) -> v1::Manifest {
-    let mut m = sample_manifest(admin, board, SEED);
-    let rsa = m.districts[0].issuer_rsa_key.clone();
-    m.districts = DISTRICTS
-        .iter()
-        .map(|(id, delegates, w)| v1::District {
-            id: (*id).into(),
-            name: format!("District {id}"),
-            issuer_rsa_key: rsa.clone(),
-            delegates: *delegates,
-            sde_weight: (*w).into(),
-        })
-        .collect();
-    m.contests[0].id = "align".into();
-    m.contests[0].options = OPTIONS
-        .iter()
-        .map(|o| v1::ContestOption {
-            id: (*o).into(),
-            title: o.to_uppercase(),
-        })
-        .collect();
-    m.caucus = Some(v1::CaucusRules {
-        alignment_contest: "align".into(),
-        uncommitted_option: "u".into(),
-        viability_rule: "idp-2020".into(),
-    });
-    m
 }
 
 struct World {
@@ -215,7 +187,7 @@ fn whole_caucus() {
         key: SigningKey::from_bytes(&[9; 32]).verifying_key(),
     };
     let admin = SigningKey::from_bytes(&[1; 32]);
-    let manifest = caucus_manifest(&admin, &board);
+    let manifest = sample_caucus_manifest(&admin, &board, SEED, &DISTRICTS, &OPTIONS);
     let eid = manifest.election_id.clone();
     let (bytes, fp) = manifest_entry(&admin, manifest);
     let mut st = RecordState::new(board);

@@ -10,7 +10,7 @@ use tallyboard_crypto::elgamal::{Ciphertext, Nonce, PublicKey, SecretKey};
 use tallyboard_crypto::Scalar;
 use tallyboard_protocol::caucus::*;
 use tallyboard_protocol::manifest::{validate_manifest, ElectionManifest};
-use tallyboard_protocol::testkit::sample_manifest;
+use tallyboard_protocol::testkit::sample_caucus_manifest;
 use tallyboard_protocol::{v1, BoardIdentity, RuleError, RuleErrorKind};
 
 /// Options of the alignment contest: four candidates and uncommitted.
@@ -35,31 +35,7 @@ fn caucus_manifest() -> ElectionManifest {
         key: SigningKey::from_bytes(&[9; 32]).verifying_key(),
     };
     let admin = SigningKey::from_bytes(&[1; 32]);
-    let mut m = sample_manifest(&admin, &board, 21);
-    let rsa = m.districts[0].issuer_rsa_key.clone();
-    m.districts = DISTRICTS
-        .iter()
-        .map(|(id, delegates, w)| v1::District {
-            id: (*id).into(),
-            name: format!("District {id}"),
-            issuer_rsa_key: rsa.clone(),
-            delegates: *delegates,
-            sde_weight: (*w).into(),
-        })
-        .collect();
-    m.contests[0].id = "align".into();
-    m.contests[0].options = OPTIONS
-        .iter()
-        .map(|o| v1::ContestOption {
-            id: (*o).into(),
-            title: o.to_uppercase(),
-        })
-        .collect();
-    m.caucus = Some(v1::CaucusRules {
-        alignment_contest: "align".into(),
-        uncommitted_option: "u".into(),
-        viability_rule: "idp-2020".into(),
-    });
+    let m = sample_caucus_manifest(&admin, &board, 21, &DISTRICTS, &OPTIONS);
     validate_manifest(&m, b"caucus-rounds test manifest").unwrap()
 }
 

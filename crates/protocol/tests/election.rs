@@ -8,8 +8,8 @@ use rand_core::OsRng;
 use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::ballot::{build_ballot, CredentialRef};
 use tallyboard_protocol::testkit::{
-    entry, manifest_entry, phase_entry, sample_credential, sample_issuer_key, sample_manifest,
-    sample_trustee_key,
+    election_key_payload, entry, manifest_entry, phase_entry, sample_credential, sample_issuer_key,
+    sample_manifest, sample_trustee_key,
 };
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{rules, BoardIdentity, ElectionPhase, RecordState};
@@ -104,22 +104,8 @@ fn whole_election() {
         outcome = Some(out);
     }
     let outcome = outcome.unwrap();
-    let key = &outcome.public_key;
     // A wrong election key is refused, the right one accepted.
-    let mut ek = v1::ElectionKey {
-        joint_key: key.joint_key().to_bytes().to_vec(),
-        verification_keys: key
-            .verification_keys()
-            .iter()
-            .map(|v| v.compress().to_bytes().to_vec())
-            .collect(),
-        qualified: outcome
-            .qualification
-            .qualified
-            .iter()
-            .map(|&q| u32::from(q))
-            .collect(),
-    };
+    let mut ek = election_key_payload(&outcome.public_key, &outcome.qualification.qualified);
     let mut bad = ek.clone();
     bad.verification_keys.swap(0, 1);
     let admin = w.admin.clone();

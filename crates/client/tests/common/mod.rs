@@ -13,8 +13,8 @@ use tallyboard_board::{
 use tallyboard_client::Credential;
 use tallyboard_proto::v1::{self, entry_body::Payload};
 use tallyboard_protocol::testkit::{
-    entry, manifest_entry, phase_entry, sample_credential, sample_issuer_key, sample_manifest,
-    sample_trustee_key,
+    election_key_payload, entry, manifest_entry, phase_entry, sample_credential, sample_issuer_key,
+    sample_manifest, sample_trustee_key,
 };
 use tallyboard_protocol::{BoardIdentity, RecordState};
 use tallyboard_threshold::{DkgMessage, Trustee, TrusteeKeyPair};
@@ -182,21 +182,7 @@ impl World {
             outcome = Some(out);
         }
         let outcome = outcome.unwrap();
-        let key = &outcome.public_key;
-        let ek = v1::ElectionKey {
-            joint_key: key.joint_key().to_bytes().to_vec(),
-            verification_keys: key
-                .verification_keys()
-                .iter()
-                .map(|v| v.compress().to_bytes().to_vec())
-                .collect(),
-            qualified: outcome
-                .qualification
-                .qualified
-                .iter()
-                .map(|&q| u32::from(q))
-                .collect(),
-        };
+        let ek = election_key_payload(&outcome.public_key, &outcome.qualification.qualified);
         let e = entry(&w.admin, &w.eid, w.fp, Payload::ElectionKey(ek));
         post_mirrored(&mut w.client, &mut st, e).await;
         let e = phase_entry(&w.admin, &w.eid, w.fp, v1::Phase::VotingOpen);
