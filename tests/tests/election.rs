@@ -27,18 +27,16 @@
 //! directory; a failing step prints them, and servers still running are
 //! killed when the test ends, also on a panic (the directory is then kept).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// The `tallyboard` command, built by this package.
-const BIN: &str = env!("CARGO_BIN_EXE_tallyboard-it");
+use common::{decrypt_round, entry_index, line_after, open_election, s, Board, Harness, Voter};
+
 /// The board's checkpoint origin.
 const ORIGIN: &str = "tallyboard/it-e2e";
 /// Voters on the roll; every one enrolls and casts.
@@ -51,10 +49,6 @@ const PARALLEL: usize = 8;
 const MAYOR: [&str; 4] = ["okafor", "lindqvist", "tanaka", "moreau"];
 /// Contest 2, approval (any subset, the empty one included).
 const MEASURES: [&str; 3] = ["library", "transit", "parks"];
-/// Longest any single command may take before the test gives up on it.
-const COMMAND_LIMIT: Duration = Duration::from_secs(240);
-/// Longest a server may take to come up.
-const START_LIMIT: Duration = Duration::from_secs(60);
 
 /// Voters who cast a second ballot (the second counts).
 fn revotes(v: u64) -> bool {
@@ -143,311 +137,6 @@ fn zero_totals() -> BTreeMap<(String, String), u64> {
     t
 }
 
-// ---------------------------------------------------------------------------
-// The process harness.
-
-/// A child process whose output goes to two files; killed when dropped
-/// unless it was waited for.
-struct Proc {
-    name: String,
-    child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    waited: bool,
-}
-
-impl Proc {
-    /// Waits at most `limit` for the process (bounded polling), killing it
-    /// on timeout.
-    fn wait(&mut self, limit: Duration) -> Result<ExitStatus, String> {
-        let deadline = Instant::now() + limit;
-        let mut pause = Duration::from_millis(2);
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.waited = true;
-                    return Ok(status);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("waiting for {}: {e}", self.name)),
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                self.waited = true;
-                return Err(format!(
-                    "{} did not finish within {} s (killed)",
-                    self.name,
-                    limit.as_secs()
-                ));
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
-        }
-    }
-
-    /// Whether the process has exited (and how).
-    fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn stdout(&self) -> String {
-        std::fs::read_to_string(&self.stdout).unwrap_or_default()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// Both outputs, for a failure message (the last 8 KiB of each).
-    fn report(&self) -> String {
-        format!(
-            "--- {} stdout ({}) ---\n{}\n--- {} stderr ({}) ---\n{}",
-            self.name,
-            self.stdout.display(),
-            tail(&self.stdout()),
-            self.name,
-            self.stderr.display(),
-            tail(&self.stderr())
-        )
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if !self.waited {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn tail(text: &str) -> &str {
-    const MAX: usize = 8 * 1024;
-    if text.len() <= MAX {
-        return text;
-    }
-    let mut start = text.len() - MAX;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
-}
-
-/// A finished command's standard output.
-struct Output {
-    stdout: String,
-}
-
-/// The temporary directory, the servers, and a counter naming log files.
-struct Harness {
-    dir: Option<tempfile::TempDir>,
-    root: PathBuf,
-    logs: PathBuf,
-    services: Mutex<Vec<Proc>>,
-    seq: AtomicUsize,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("tallyboard-it-")
-            .tempdir()
-            .expect("creating the temporary directory");
-        let root = dir.path().to_path_buf();
-        let logs = root.join("logs");
-        std::fs::create_dir(&logs).expect("creating the log directory");
-        Harness {
-            dir: Some(dir),
-            root,
-            logs,
-            services: Mutex::new(Vec::new()),
-            seq: AtomicUsize::new(0),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    /// Starts `tallyboard ARGS` in the temporary directory; `stdin` is
-    /// written to its standard input.
-    fn spawn(&self, name: &str, args: &[String], stdin: Option<&str>) -> Proc {
-        let n = self.seq.fetch_add(1, Ordering::Relaxed);
-        let stdout = self.logs.join(format!("{n:04}-{name}.stdout"));
-        let stderr = self.logs.join(format!("{n:04}-{name}.stderr"));
-        let out = File::create(&stdout).expect("creating a stdout log file");
-        let err = File::create(&stderr).expect("creating a stderr log file");
-        let mut child = Command::new(BIN)
-            .args(args)
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN} for {name}: {e}"));
-        if let Some(text) = stdin {
-            let mut pipe = child.stdin.take().expect("piped stdin");
-            // A process that exits early shows its reason in its logs.
-            let _ = pipe.write_all(text.as_bytes());
-        }
-        Proc {
-            name: format!("{n:04}-{name}"),
-            child,
-            stdout,
-            stderr,
-            waited: false,
-        }
-    }
-
-    /// Waits for a spawned command and requires exit status 0.
-    fn finish(&self, mut p: Proc, limit: Duration) -> Result<Output, String> {
-        match p.wait(limit) {
-            Ok(status) if status.success() => Ok(Output { stdout: p.stdout() }),
-            Ok(status) => Err(format!("{} failed ({status})\n{}", p.name, p.report())),
-            Err(e) => Err(format!("{e}\n{}", p.report())),
-        }
-    }
-
-    /// Runs a command to completion; exit status 0 required.
-    fn try_run(&self, name: &str, args: &[String], stdin: Option<&str>) -> Result<Output, String> {
-        let p = self.spawn(name, args, stdin);
-        self.finish(p, COMMAND_LIMIT)
-    }
-
-    /// [`Harness::try_run`], panicking with the command's output on failure.
-    fn run(&self, name: &str, args: &[String]) -> Output {
-        self.try_run(name, args, None)
-            .unwrap_or_else(|e| panic!("{e}\n{}", self.service_reports()))
-    }
-
-    /// Starts a server listening on `127.0.0.1:0`, waits until its log names
-    /// the address it bound (the line holding `marker`) and a connection to
-    /// that address succeeds, and keeps it until the harness is dropped.
-    fn serve(&self, name: &str, args: &[String], marker: &str) -> SocketAddr {
-        let mut p = self.spawn(name, args, None);
-        let deadline = Instant::now() + START_LIMIT;
-        let addr = loop {
-            if let Some(addr) = bound_address(&p.stderr(), marker) {
-                break addr;
-            }
-            if let Some(status) = p.exited() {
-                p.waited = true;
-                panic!("{name} exited before serving ({status})\n{}", p.report());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not report its address within {} s\n{}",
-                START_LIMIT.as_secs(),
-                p.report()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
-                break;
-            }
-            if let Some(status) = p.exited() {
-                p.waited = true;
-                panic!(
-                    "{name} exited before accepting connections ({status})\n{}",
-                    p.report()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} does not accept connections on {addr}\n{}",
-                p.report()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.services.lock().expect("services").push(p);
-        addr
-    }
-
-    /// The logs of every server, for a failure message.
-    fn service_reports(&self) -> String {
-        match self.services.lock() {
-            Ok(s) => s.iter().map(Proc::report).collect::<Vec<_>>().join("\n"),
-            Err(_) => String::new(),
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let panicking = std::thread::panicking();
-        let services = match self.services.get_mut() {
-            Ok(s) => std::mem::take(s),
-            Err(p) => std::mem::take(p.into_inner()),
-        };
-        if panicking {
-            for s in &services {
-                eprintln!("{}", s.report());
-            }
-        }
-        // Kills every server still running.
-        drop(services);
-        if panicking {
-            if let Some(dir) = self.dir.take() {
-                eprintln!("the election's files are kept in {}", dir.keep().display());
-            }
-        }
-    }
-}
-
-/// The address in the line of `log` holding `marker`: the servers log
-/// `addr=Some(127.0.0.1:PORT)` when they start serving.
-fn bound_address(log: &str, marker: &str) -> Option<SocketAddr> {
-    let line = strip_ansi(log)
-        .lines()
-        .find(|l| l.contains(marker))?
-        .to_owned();
-    let rest = &line[line.find("addr=Some(")? + "addr=Some(".len()..];
-    rest[..rest.find(')')?].parse().ok()
-}
-
-/// Removes terminal colour sequences (`ESC [ ... letter`).
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The text after `prefix` on the first line of `text` starting with it.
-fn line_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .map(str::trim)
-}
-
-/// The number after the word `entry` on the first line starting with `prefix`.
-fn entry_index(text: &str, prefix: &str) -> Option<u64> {
-    let rest = line_after(text, prefix)?;
-    let after = &rest[rest.find("entry ")? + "entry ".len()..];
-    after
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// The totals in the table `admin result` prints: a `  Title [contest]`
 /// line, then `    option  count  percent` lines and a `total` line.
 fn printed_result(text: &str) -> BTreeMap<(String, String), u64> {
@@ -477,20 +166,8 @@ fn printed_result(text: &str) -> BTreeMap<(String, String), u64> {
     totals
 }
 
-fn s(x: impl AsRef<str>) -> String {
-    x.as_ref().to_owned()
-}
-
 // ---------------------------------------------------------------------------
 // The election.
-
-/// One voter's enrollment letter and what the voter did.
-struct Voter {
-    v: u64,
-    id: String,
-    district: String,
-    code: String,
-}
 
 /// What a voter left behind.
 struct Voted {
@@ -502,30 +179,6 @@ struct Voted {
     last_entry: u64,
     /// Every receipt written, in casting order.
     receipts: Vec<PathBuf>,
-}
-
-struct Board {
-    url: String,
-    vkey: String,
-}
-
-impl Board {
-    /// `--board URL --board-key VKEY`.
-    fn args(&self) -> Vec<String> {
-        vec![
-            s("--board"),
-            self.url.clone(),
-            s("--board-key"),
-            self.vkey.clone(),
-        ]
-    }
-
-    /// The board arguments and the administrator's key.
-    fn admin(&self) -> Vec<String> {
-        let mut a = self.args();
-        a.extend([s("--key"), s("admin.key")]);
-        a
-    }
 }
 
 fn write_roll(h: &Harness) -> PathBuf {
@@ -572,37 +225,6 @@ fn write_manifest(h: &Harness, vkey: &str) -> PathBuf {
     let path = h.path("manifest.toml");
     std::fs::write(&path, m).expect("writing the manifest");
     path
-}
-
-/// The issuer's `enrollment-codes.csv`: `voter_id,district,enrollment_code`.
-fn read_codes(path: &Path) -> Vec<Voter> {
-    let text = std::fs::read_to_string(path).expect("reading the enrollment codes");
-    let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("voter_id,district,enrollment_code"),
-        "header of {}",
-        path.display()
-    );
-    let mut voters: Vec<Voter> = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            assert_eq!(f.len(), 3, "enrollment code line {l:?}");
-            let v = f[0]
-                .strip_prefix("voter-")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("voter id {:?}", f[0]));
-            Voter {
-                v,
-                id: f[0].to_owned(),
-                district: f[1].to_owned(),
-                code: f[2].to_owned(),
-            }
-        })
-        .collect();
-    voters.sort_by_key(|x| x.v);
-    voters
 }
 
 /// One voter: enroll, maybe challenge, cast, maybe cast again.
@@ -695,178 +317,22 @@ fn election_over_processes() {
     let h = Harness::new();
     std::fs::create_dir(h.path("voters")).expect("creating the voters' directory");
 
-    // 1. Board.
-    let vkey = h
-        .run(
-            "board-key",
-            &[
-                s("board"),
-                s("key"),
-                s("--data-dir"),
-                s("board"),
-                s("--origin"),
-                s(ORIGIN),
-            ],
-        )
-        .stdout
-        .trim()
-        .to_owned();
-    assert!(
-        vkey.starts_with(&format!("{ORIGIN}+")),
-        "board key {vkey:?} is not a verifier key of {ORIGIN}"
-    );
-    let board_addr = h.serve(
-        "board",
-        &[
-            s("board"),
-            s("serve"),
-            s("--data-dir"),
-            s("board"),
-            s("--listen"),
-            s("127.0.0.1:0"),
-            s("--origin"),
-            s(ORIGIN),
-        ],
-        "board serving",
-    );
-    let board = Board {
-        url: format!("http://{board_addr}"),
-        vkey,
-    };
-
-    // Issuer data, keys, manifest.
+    // 1. The election opens.
     let roll = write_roll(&h);
-    let init = h.run(
-        "issuer-init",
-        &[
-            s("issuer"),
-            s("init"),
-            s("--roll"),
-            roll.display().to_string(),
-            s("--data-dir"),
-            s("issuer"),
-            s("--rsa-bits"),
-            s("2048"),
-            s("--argon2"),
-            s("fast"),
-        ],
-    );
-    let voters = read_codes(&h.path("issuer/enrollment-codes.csv"));
+    let common::Opened {
+        board,
+        issuer,
+        voters,
+    } = open_election(&h, ORIGIN, &roll, write_manifest);
     assert_eq!(
         voters.len() as u64,
         VOTERS,
-        "issuer init output:\n{}",
-        init.stdout
+        "voters in the enrollment codes"
     );
     for (i, voter) in voters.iter().enumerate() {
         assert_eq!(voter.v, i as u64, "voter ids of the codes file");
         assert_eq!(voter.district, DISTRICTS[i % 2], "district of {}", voter.id);
     }
-    for i in 1..=3 {
-        let out = h.run(
-            &format!("trustee-{i}-keygen"),
-            &[
-                s("trustee"),
-                s("keygen"),
-                s("--out"),
-                format!("trustee-{i}"),
-            ],
-        );
-        assert_eq!(out.stdout.trim().len(), 64, "trustee {i} public key");
-    }
-    h.run(
-        "admin-keygen",
-        &[s("admin"), s("keygen"), s("--out"), s("admin.key")],
-    );
-    let manifest = write_manifest(&h, &board.vkey);
-    let mut args = vec![s("admin"), s("post-manifest")];
-    args.extend(board.admin());
-    args.extend([s("--manifest"), manifest.display().to_string()]);
-    let posted = h.run("post-manifest", &args);
-    assert!(posted.stdout.contains("fingerprint "), "{}", posted.stdout);
-
-    let mut args = vec![
-        s("issuer"),
-        s("serve"),
-        s("--data-dir"),
-        s("issuer"),
-        s("--listen"),
-        s("127.0.0.1:0"),
-        s("--board"),
-        board.url.clone(),
-        s("--board-key"),
-        board.vkey.clone(),
-    ];
-    // Every voter of this test comes from 127.0.0.1 (spec/issuer.md §4.4).
-    args.extend([
-        s("--address-burst"),
-        s("100000"),
-        s("--address-per-minute"),
-        s("100000"),
-    ]);
-    let issuer_addr = h.serve("issuer", &args, "issuer serving");
-    let issuer = format!("http://{issuer_addr}");
-
-    // Key ceremony: three trustees at once, then the election key.
-    let phase = |p: &str| {
-        let mut args = vec![s("admin"), s("phase")];
-        args.extend(board.admin());
-        args.extend([s("--phase"), s(p)]);
-        h.run(&format!("phase-{p}"), &args)
-    };
-    phase("key-ceremony");
-    let ceremonies: Vec<Proc> = (1..=3)
-        .map(|i| {
-            let mut args = vec![s("trustee"), s("ceremony")];
-            args.extend(board.args());
-            args.extend([
-                s("--dir"),
-                format!("trustee-{i}"),
-                s("--reveal-timeout"),
-                s("120"),
-                s("--timeout"),
-                s("240"),
-            ]);
-            h.spawn(&format!("trustee-{i}-ceremony"), &args, None)
-        })
-        .collect();
-    let mut args = vec![s("admin"), s("election-key")];
-    args.extend(board.admin());
-    args.extend([s("--complaint-window"), s("1"), s("--timeout"), s("240")]);
-    let key = match h.try_run("election-key", &args, None) {
-        Ok(out) => out,
-        Err(e) => panic!(
-            "{e}\n{}",
-            ceremonies
-                .iter()
-                .map(Proc::report)
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    };
-    let joint = line_after(&key.stdout, "joint key")
-        .unwrap_or_else(|| panic!("no joint key in:\n{}", key.stdout))
-        .to_owned();
-    assert_eq!(
-        line_after(&key.stdout, "qualified"),
-        Some("1, 2, 3"),
-        "every trustee must qualify:\n{}",
-        key.stdout
-    );
-    assert!(!key.stdout.contains("disqualified"), "{}", key.stdout);
-    for (i, c) in ceremonies.into_iter().enumerate() {
-        let out = h
-            .finish(c, COMMAND_LIMIT)
-            .unwrap_or_else(|e| panic!("{e}\n{}", h.service_reports()));
-        assert!(
-            out.stdout.contains(&format!("(election key {joint})")),
-            "trustee {} ends with another key than {joint}:\n{}",
-            i + 1,
-            out.stdout
-        );
-        assert!(h.path(&format!("trustee-{}/share.key", i + 1)).is_file());
-    }
-    phase("voting-open");
     let setup = started.elapsed();
 
     // 2. Voting, PARALLEL voters at a time.
@@ -921,57 +387,27 @@ fn election_over_processes() {
     );
 
     // 3. Close, tally, decrypt (trustees 1 and 3), result.
-    phase("voting-closed");
-    let mut args = vec![s("admin"), s("tally")];
-    args.extend(board.admin());
-    let tally = h.run("tally", &args);
-    let tally_entry = entry_index(&tally.stdout, "encrypted tally")
-        .unwrap_or_else(|| panic!("no tally entry in:\n{}", tally.stdout));
+    board.phase(&h, "voting-closed");
+    let round = decrypt_round(&h, &board, 0);
     assert!(
-        tally
-            .stdout
-            .contains(&format!(": {VOTERS} ballots counted")),
+        round.tally.contains(&format!(": {VOTERS} ballots counted")),
         "{}",
-        tally.stdout
+        round.tally
     );
-    let mut args = vec![s("admin"), s("result")];
-    args.extend(board.admin());
-    args.extend([
-        s("--tally-entry"),
-        tally_entry.to_string(),
-        s("--timeout"),
-        s("240"),
-    ]);
-    // The administrator waits for the partial decryptions.
-    let result = h.spawn("result", &args, None);
-    for i in [1, 3] {
-        let mut args = vec![s("trustee"), s("decrypt")];
-        args.extend(board.args());
-        args.extend([
-            s("--dir"),
-            format!("trustee-{i}"),
-            s("--tally-entry"),
-            tally_entry.to_string(),
-        ]);
-        let out = h.run(&format!("trustee-{i}-decrypt"), &args);
-        assert!(out.stdout.contains("posted at entry"), "{}", out.stdout);
-    }
-    let result = h
-        .finish(result, COMMAND_LIMIT)
-        .unwrap_or_else(|e| panic!("{e}\n{}", h.service_reports()));
     assert!(
-        result.stdout.contains(&format!(
-            "{VOTERS} ballots counted, decrypted by trustees 1, 3"
+        round.result.contains(&format!(
+            "of the tally at entry {}, round 0: {VOTERS} ballots counted, decrypted by trustees 1, 3",
+            round.tally_entry
         )),
         "{}",
-        result.stdout
+        round.result
     );
     assert_eq!(
-        printed_result(&result.stdout),
+        printed_result(&round.result),
         expected,
         "the totals `admin result` printed (left) against the voters' choices (right)"
     );
-    phase("finished");
+    board.phase(&h, "finished");
 
     // 4. Export and verify, offline and against the live board.
     let record = h.path("election.record");

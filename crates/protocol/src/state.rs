@@ -911,23 +911,12 @@ impl RecordState {
             )?;
         }
         if first_use {
-            let district_id = &m.raw.districts[b.district].id;
-            let issued = self
-                .issued_per_district
-                .get(district_id)
-                .copied()
-                .unwrap_or(0);
-            let used = self
-                .used_per_district
-                .get(&b.district)
-                .copied()
-                .unwrap_or(0);
-            if used + 1 > issued {
-                return Err(precondition(
-                    rules::BALLOT_ISSUED,
-                    format!("district {district_id}: {issued} credentials issued, this would be credential {}", used + 1),
-                ));
-            }
+            check_issued(
+                &self.issued_per_district,
+                &self.used_per_district,
+                &m,
+                b.district,
+            )?;
         }
         let replaces = match existing.and_then(|rec| rec.counted[r].as_ref()) {
             None => true,
@@ -1019,23 +1008,12 @@ impl RecordState {
             )?;
         }
         if first_use {
-            let district_id = &m.raw.districts[b.district].id;
-            let issued = self
-                .issued_per_district
-                .get(district_id)
-                .copied()
-                .unwrap_or(0);
-            let used = self
-                .used_per_district
-                .get(&b.district)
-                .copied()
-                .unwrap_or(0);
-            if used + 1 > issued {
-                return Err(precondition(
-                    rules::BALLOT_ISSUED,
-                    format!("district {district_id}: {issued} credentials issued, this would be credential {}", used + 1),
-                ));
-            }
+            check_issued(
+                &self.issued_per_district,
+                &self.used_per_district,
+                &m,
+                b.district,
+            )?;
         }
         let old = existing.and_then(|rec| rec.counted(b.round));
         let replaces = match old {
@@ -1426,6 +1404,29 @@ impl RecordState {
         }
         Ok(())
     }
+}
+
+/// Rule R6.4: a credential's first ballot in district position `district`
+/// must not make the district's voting credentials exceed its issuances.
+fn check_issued(
+    issued_per_district: &HashMap<String, u64>,
+    used_per_district: &HashMap<usize, u64>,
+    m: &ElectionManifest,
+    district: usize,
+) -> Result<(), RuleError> {
+    let district_id = m.raw.districts.get(district).map_or("", |d| d.id.as_str());
+    let issued = issued_per_district.get(district_id).copied().unwrap_or(0);
+    let used = used_per_district.get(&district).copied().unwrap_or(0);
+    if used + 1 > issued {
+        return Err(precondition(
+            rules::BALLOT_ISSUED,
+            format!(
+                "district {district_id}: {issued} credentials issued, this would be credential {}",
+                used + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The stateful part of rule R11.1 for a realignment ballot
