@@ -1186,6 +1186,116 @@ mod tests {
                 "{check} did not run and pass"
             );
         }
+
+        // The same record with a caucus entry altered and re-signed by the
+        // administrator (and the checkpoint by the board): the verifier
+        // names the caucus check.
+        let entries = read_entries(&dir.path().join("election.record"));
+        let admin = keys::load_signing_key(&dir.path().join("admin.key")).unwrap();
+        let board_signer =
+            tallyboard_board::keys::load_or_create_key(&dir.path().join("board"), ORIGIN).unwrap();
+        let verify = |entries: &[Vec<u8>]| {
+            let bytes = rebuild(entries, &board_signer);
+            tallyboard_verifier::verify_bytes(
+                &bytes,
+                &tallyboard_verifier::VerifyOptions {
+                    board_key: Some(board_signer.verifier()),
+                    ..Default::default()
+                },
+            )
+        };
+        assert!(verify(&entries).ok, "the rebuilt honest record verifies");
+        let tamper = |f: &dyn Fn(&mut v1::entry_body::Payload) -> bool| {
+            let mut out = entries.clone();
+            let mut hit = false;
+            for e in &mut out {
+                let mut body = tallyboard_protocol::decode_entry(e).unwrap().body;
+                if let Some(p) = body.payload.as_mut() {
+                    if f(p) {
+                        *e = tallyboard_protocol::sign_entry(&admin, body);
+                        hit = true;
+                    }
+                }
+            }
+            assert!(hit, "nothing to tamper with");
+            verify(&out)
+        };
+        // A non-viable group declared viable.
+        let r = tamper(&|p| match p {
+            v1::entry_body::Payload::CaucusViability(v) => {
+                let d = v
+                    .districts
+                    .iter_mut()
+                    .find(|d| d.viable.contains(&false))
+                    .unwrap();
+                let i = d.viable.iter().position(|x| !x).unwrap();
+                d.viable[i] = true;
+                true
+            }
+            _ => false,
+        });
+        assert!(r.failed_checks().contains(&"V8.1"), "{}", r.to_human());
+        // A delegate moved from one group to another.
+        let r = tamper(&|p| match p {
+            v1::entry_body::Payload::CaucusApportionment(a) => {
+                let d = a
+                    .districts
+                    .iter_mut()
+                    .find(|d| d.delegates.iter().any(|n| *n > 0))
+                    .unwrap();
+                let from = d.delegates.iter().position(|n| *n > 0).unwrap();
+                let to = (from + 1) % d.delegates.len();
+                d.delegates[from] -= 1;
+                d.delegates[to] += 1;
+                true
+            }
+            _ => false,
+        });
+        // (The refused apportionment also leaves the phase change to
+        // Finished without its prerequisite: V2.3.)
+        assert_eq!(r.failed_checks(), vec!["V2.3", "V8.4"], "{}", r.to_human());
+        // Another coin seed.
+        let r = tamper(&|p| match p {
+            v1::entry_body::Payload::CaucusApportionment(a) => {
+                a.coin_seed[0] ^= 1;
+                true
+            }
+            _ => false,
+        });
+        // (The refused apportionment also leaves the phase change to
+        // Finished without its prerequisite: V2.3.)
+        assert_eq!(r.failed_checks(), vec!["V2.3", "V8.4"], "{}", r.to_human());
+    }
+
+    fn read_entries(path: &std::path::Path) -> Vec<Vec<u8>> {
+        let f = std::fs::File::open(path).unwrap();
+        let mut r =
+            tallyboard_verifier::record::RecordReader::new(std::io::BufReader::new(f)).unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = r.next_entry().unwrap() {
+            out.push(e.bytes);
+        }
+        out
+    }
+
+    /// An export-format record of `entries` under a checkpoint signed by
+    /// `board`.
+    fn rebuild(entries: &[Vec<u8>], board: &tallyboard_tlog::Ed25519Signer) -> Vec<u8> {
+        let mut t = tallyboard_verifier::tree::LeafTree::with_capacity(entries.len() as u64);
+        for e in entries {
+            t.push(tallyboard_tlog::leaf_hash(e));
+        }
+        let cp = tallyboard_tlog::Checkpoint::new(ORIGIN, t.size(), t.root(t.size()).unwrap())
+            .unwrap()
+            .sign(board)
+            .unwrap();
+        let mut w =
+            tallyboard_verifier::record::RecordWriter::new(Vec::new(), entries.len() as u64)
+                .unwrap();
+        for e in entries {
+            w.entry(e).unwrap();
+        }
+        w.finish(cp.as_bytes()).unwrap()
     }
 
     #[test]
