@@ -135,19 +135,20 @@ fn modulus_bits(n: &BigUint) -> usize {
 pub struct IssuerPublicKey {
     inner: PublicKey,
     der: Vec<u8>,
+    /// The same key as the shared rules verify with.
+    shared: shared::IssuerPublicKey,
 }
 
 impl std::fmt::Debug for IssuerPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerPublicKey")
-            .field("bits", &self.modulus_bits())
-            .finish_non_exhaustive()
+        // The same key as the shared rules', shown the same way.
+        std::fmt::Debug::fmt(&self.shared, f)
     }
 }
 
 impl PartialEq for IssuerPublicKey {
     fn eq(&self, other: &Self) -> bool {
-        self.der == other.der
+        self.shared == other.shared
     }
 }
 
@@ -174,9 +175,13 @@ impl IssuerPublicKey {
         if canonical != der {
             return Err(CredentialError::MalformedPublicKey);
         }
+        // The shared rules' parser applies the same rules (spec/issuer.md §2.2).
+        let shared =
+            shared::parse_issuer_key(der).map_err(|_| CredentialError::MalformedPublicKey)?;
         Ok(IssuerPublicKey {
             inner,
             der: canonical,
+            shared,
         })
     }
 
@@ -205,7 +210,7 @@ impl IssuerPublicKey {
 
     /// The key as the shared rules (`tallyboard_protocol::credential`) use it.
     pub fn as_protocol_key(&self) -> &shared::IssuerPublicKey {
-        &self.inner
+        &self.shared
     }
 }
 
@@ -454,7 +459,7 @@ pub fn verify_credential_with(
         });
     }
     shared::verify_credential(
-        &pk.inner,
+        &pk.shared,
         &fingerprint,
         &credential_key,
         signature,

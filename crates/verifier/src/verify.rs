@@ -20,8 +20,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
@@ -43,8 +43,16 @@ use crate::record::{RawEntry, RecordError, RecordReader};
 use crate::report::{Failure, Performance, RecordInfo, Report, ResultRow, Tally, SCHEMA};
 use crate::tree::LeafTree;
 
-/// Entries per work unit.
-const CHUNK: usize = 128;
+/// Entries per work unit. A record interleaves issuance entries with the
+/// ballots, so a chunk carries about 128 ballots: the batch's multiscalar
+/// multiplication costs about 15 % less per ballot at 128 ballots than at 64.
+const CHUNK: usize = 256;
+
+/// A worker times [`UNIT_SAMPLE`] scalar multiplications before every
+/// `UNIT_EVERY`-th chunk (`spec/checks.md` §10): about 0.1 % of the work.
+const UNIT_EVERY: u64 = 8;
+/// Scalar multiplications per unit sample.
+const UNIT_SAMPLE: u32 = 16;
 
 /// Options of a verification run.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +87,47 @@ pub enum VerifyError {
         /// Why.
         source: io::Error,
     },
+}
+
+/// Holds the reader back while the rules' snapshot can still change (before
+/// the election key is applied): a chunk prechecked against an outdated
+/// snapshot is prechecked again, one entry at a time, on the applying
+/// thread. Until then a chunk is handed out only once every chunk before it
+/// has been applied; a stuck applier only delays the reader (`GATE_WAIT`).
+#[derive(Default)]
+struct Gate {
+    /// (chunks applied, the snapshot is final).
+    state: Mutex<(u64, bool)>,
+    moved: Condvar,
+}
+
+/// Longest the reader waits at the gate for one chunk.
+const GATE_WAIT: Duration = Duration::from_secs(2);
+
+impl Gate {
+    fn wait_for(&self, seq: u64) {
+        let deadline = Instant::now() + GATE_WAIT;
+        let Ok(mut g) = self.state.lock() else { return };
+        while !g.1 && g.0 < seq {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match self.moved.wait_timeout(g, left) {
+                Ok((next, _)) => g = next,
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn applied(&self, chunks: u64, settled: bool) {
+        if let Ok(mut g) = self.state.lock() {
+            if !g.1 {
+                *g = (chunks, settled);
+                self.moved.notify_all();
+            }
+        }
+    }
 }
 
 /// Random access to the record, to re-read an entry by its offset.
@@ -1095,23 +1144,49 @@ impl Engine<'_> {
 /// of this thread's CPU time (median of 5 runs of 200), so that other
 /// processes on the machine do not inflate it.
 pub fn measure_unit() -> f64 {
+    let mut runs: Vec<f64> = (0..5).map(|_| unit_sample(200).0).collect();
+    runs.sort_by(f64::total_cmp);
+    runs[2]
+}
+
+/// `n` variable-base ristretto255 scalar multiplications on this thread:
+/// (microseconds of thread CPU time per multiplication, seconds spent).
+pub fn unit_sample(n: u32) -> (f64, f64) {
     use tallyboard_crypto::{random_scalar, RistrettoPoint};
     let mut rng = ChaCha20Rng::from_seed([5; 32]);
     let p = RistrettoPoint::random(&mut rng);
     let s = random_scalar(&mut rng);
-    let mut runs: Vec<f64> = (0..5)
-        .map(|_| {
-            let t0 = thread_cpu_seconds();
-            let mut acc = p;
-            for _ in 0..200 {
-                acc = std::hint::black_box(s) * std::hint::black_box(acc);
-            }
-            std::hint::black_box(acc);
-            (thread_cpu_seconds() - t0) * 1e6 / 200.0
-        })
-        .collect();
-    runs.sort_by(f64::total_cmp);
-    runs[2]
+    let t0 = thread_cpu_seconds();
+    let mut acc = p;
+    for _ in 0..n {
+        acc = std::hint::black_box(s) * std::hint::black_box(acc);
+    }
+    std::hint::black_box(acc);
+    let spent = thread_cpu_seconds() - t0;
+    (spent * 1e6 / f64::from(n.max(1)), spent)
+}
+
+/// Unit samples taken by the workers while they verify, so that the unit
+/// and the work it measures share the machine's conditions (on a shared
+/// machine the speed of both drifts during a run).
+#[derive(Default)]
+struct UnitSamples {
+    /// Microseconds per multiplication, one per sample.
+    samples: Vec<f64>,
+    /// CPU seconds spent sampling (not part of the verification).
+    spent: f64,
+}
+
+impl UnitSamples {
+    /// The median sample, or a measurement now when fewer than 5 samples
+    /// were taken (small records).
+    fn unit_us(&mut self) -> f64 {
+        if self.samples.len() < 5 {
+            return measure_unit();
+        }
+        self.samples.sort_by(f64::total_cmp);
+        self.samples[self.samples.len() / 2]
+    }
 }
 
 /// CPU time of the calling thread, in seconds.
@@ -1176,6 +1251,8 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         stopped: false,
         ballots: 0,
     };
+    let units = Mutex::new(UnitSamples::default());
+    let gate = Gate::default();
     let checkpoint = std::thread::scope(|scope| {
         let (job_tx, job_rx) = sync_channel::<(u64, Vec<RawEntry>)>(threads * 2);
         let (out_tx, out_rx) = sync_channel::<ChunkOut>(threads * 2);
@@ -1184,9 +1261,17 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
             let job_rx = job_rx.clone();
             let out_tx = out_tx.clone();
             let shared = shared.clone();
+            let units = &units;
             scope.spawn(move || loop {
                 let job = job_rx.lock().ok().and_then(|rx| rx.recv().ok());
                 let Some((seq, chunk)) = job else { break };
+                if seq % UNIT_EVERY == 0 {
+                    let (us, spent) = unit_sample(UNIT_SAMPLE);
+                    if let Ok(mut u) = units.lock() {
+                        u.samples.push(us);
+                        u.spent += spent;
+                    }
+                }
                 let pre = shared.read().map(|p| p.clone());
                 let Ok(pre) = pre else { break };
                 if out_tx.send(work_chunk(&pre, seq, chunk)).is_err() {
@@ -1195,6 +1280,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
             });
         }
         drop(out_tx);
+        let gate = &gate;
         let reader = scope.spawn(
             move || -> Result<(u64, Result<Vec<u8>, RecordError>), RecordError> {
                 let stream = src.stream()?;
@@ -1208,6 +1294,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
                         Ok(Some(e)) => {
                             chunk.push(e);
                             if chunk.len() == CHUNK {
+                                gate.wait_for(seq);
                                 if job_tx.send((seq, std::mem::take(&mut chunk))).is_err() {
                                     break;
                                 }
@@ -1222,6 +1309,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
                     }
                 }
                 if !chunk.is_empty() {
+                    gate.wait_for(seq);
                     let _ = job_tx.send((seq, chunk));
                 }
                 drop(job_tx);
@@ -1235,7 +1323,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         let bar = progress_bar(opts.progress);
         let mut next = 0u64;
         let mut waiting: std::collections::BTreeMap<u64, ChunkOut> = Default::default();
-        drain(&out_rx, &mut waiting, &mut next, &mut engine, &bar);
+        drain(&out_rx, &mut waiting, &mut next, &mut engine, &bar, gate);
         bar.finish_and_clear();
         match reader.join() {
             Ok(Ok((_, cp))) => cp,
@@ -1261,15 +1349,17 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
     info.entries = engine.tree.size();
     let (cpu1, rss) = process_usage();
     let seconds = started.elapsed().as_secs_f64();
-    let unit_us = measure_unit();
+    let mut units = units.into_inner().unwrap_or_default();
+    let cpu_seconds = (cpu1 - cpu0 - units.spent).max(0.0);
+    let unit_us = units.unit_us();
     let ballots = engine.ballots.max(1) as f64;
     let performance = Performance {
         threads,
         seconds,
-        cpu_seconds: cpu1 - cpu0,
+        cpu_seconds,
         ballots_per_second: engine.ballots as f64 / seconds.max(1e-9),
         unit_us,
-        units_per_ballot: (cpu1 - cpu0) * 1e6 / ballots / unit_us.max(1e-9),
+        units_per_ballot: cpu_seconds * 1e6 / ballots / unit_us.max(1e-9),
         peak_rss_mib: rss,
     };
     let checks = engine.tally.results();
@@ -1306,6 +1396,7 @@ fn drain(
     next: &mut u64,
     engine: &mut Engine<'_>,
     bar: &indicatif::ProgressBar,
+    gate: &Gate,
 ) {
     while let Ok(out) = out_rx.recv() {
         waiting.insert(out.seq, out);
@@ -1316,6 +1407,7 @@ fn drain(
             }
             bar.inc(n);
             *next += 1;
+            gate.applied(*next, engine.state.precheck_generation() >= 2);
         }
     }
 }
