@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use tallyboard_board::VerifiedReceipt;
-use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::caucus;
 use tallyboard_protocol::manifest::ElectionManifest;
-use tallyboard_protocol::state::TallyRecord;
+use tallyboard_protocol::state::{CaucusRound, TallyRecord};
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{testkit, ElectionPhase, RecordState};
 use tallyboard_threshold::{combine, evaluate, PartialDecryption};
@@ -240,41 +239,21 @@ pub fn tally_max(state: &RecordState, tally: &TallyRecord) -> u64 {
         .unwrap_or(0)
 }
 
-fn caucus_setup(
-    st: &RecordState,
-) -> Result<(Arc<ElectionManifest>, caucus::CaucusSetup), AuthorityError> {
-    let m = st
-        .manifest()
+fn caucus_manifest(st: &RecordState) -> Result<Arc<ElectionManifest>, AuthorityError> {
+    st.manifest()
         .cloned()
-        .ok_or_else(|| AuthorityError::NotReady("the board has no manifest".into()))?;
-    let s = caucus::CaucusSetup::from_manifest(&m)
-        .ok_or_else(|| AuthorityError::NotReady("this election is not a caucus".into()))?;
-    Ok((m, s))
+        .ok_or_else(|| AuthorityError::NotReady("the board has no manifest".into()))
 }
 
-/// The result index, alignment counts and aggregates, per caucus district,
-/// of the decrypted tally of `round`.
-#[allow(clippy::type_complexity)]
-fn caucus_round(
-    st: &RecordState,
-    s: &caucus::CaucusSetup,
-    round: u32,
-) -> Result<(u64, Vec<Vec<u64>>, Vec<Vec<Ciphertext>>), AuthorityError> {
-    let t = st
-        .tallies()
-        .iter()
-        .find(|t| t.round == round)
-        .ok_or_else(|| AuthorityError::NotReady(format!("round {round} has no tally yet")))?;
-    let result = t.result.ok_or_else(|| {
-        AuthorityError::NotReady(format!("the tally of round {round} has no result yet"))
-    })?;
-    let keys: Vec<(usize, Option<usize>)> = t.contests.iter().map(|(c, d, _)| (*c, *d)).collect();
-    let cts: Vec<Vec<Ciphertext>> = t.contests.iter().map(|(_, _, c)| c.clone()).collect();
-    let missing =
-        || AuthorityError::BadRecord(format!("the round-{round} tally lacks a caucus district"));
-    let counts = s.pick_alignment(&keys, &t.counts).ok_or_else(missing)?;
-    let aggs = s.pick_alignment(&keys, &cts).ok_or_else(missing)?;
-    Ok((result, counts, aggs))
+/// [`RecordState::caucus_round`], with "not yet" as [`AuthorityError::NotReady`].
+fn caucus_round(st: &RecordState, round: u32) -> Result<CaucusRound, AuthorityError> {
+    st.caucus_round(round).map_err(|e| {
+        if e.kind == tallyboard_protocol::RuleErrorKind::FailedPrecondition {
+            AuthorityError::NotReady(e.to_string())
+        } else {
+            AuthorityError::BadRecord(e.to_string())
+        }
+    })
 }
 
 impl Admin {
@@ -555,14 +534,14 @@ impl Admin {
         if let Some(v) = st.caucus_viability() {
             return Ok(v.index);
         }
-        let (m, s) = caucus_setup(st)?;
-        let (result, counts, _) = caucus_round(st, &s, 0)?;
-        let districts = caucus::expected_viability(&m, &counts)
+        let m = caucus_manifest(st)?;
+        let r0 = caucus_round(st, 0)?;
+        let districts = caucus::expected_viability(&m, &r0.counts)
             .map_err(|e| AuthorityError::BadRecord(e.to_string()))?;
         let r = self
             .post(
                 Payload::CaucusViability(v1::CaucusViability {
-                    result_entry: result,
+                    result_entry: r0.result_entry,
                     districts,
                 }),
                 "caucus viability",
@@ -580,21 +559,21 @@ impl Admin {
         if let Some(a) = st.caucus_apportionment() {
             return Ok(a.index);
         }
-        let (m, s) = caucus_setup(st)?;
+        let m = caucus_manifest(st)?;
         let viability = st
             .caucus_viability()
             .ok_or_else(|| AuthorityError::NotReady("the caucus viability is not posted".into()))?
             .districts
             .clone();
-        let (result, counts, aggs) = caucus_round(st, &s, caucus::REALIGNMENT_ROUND)?;
+        let r1 = caucus_round(st, caucus::REALIGNMENT_ROUND)?;
         let bad = |e: tallyboard_protocol::RuleError| AuthorityError::BadRecord(e.to_string());
-        let seed = caucus::coin_seed(&m, &aggs).map_err(bad)?;
+        let seed = caucus::coin_seed(&m, &r1.aggregates).map_err(bad)?;
         let districts =
-            caucus::expected_apportionment(&m, &viability, &counts, &seed).map_err(bad)?;
+            caucus::expected_apportionment(&m, &viability, &r1.counts, &seed).map_err(bad)?;
         let r = self
             .post(
                 Payload::CaucusApportionment(v1::CaucusApportionment {
-                    result_entry: result,
+                    result_entry: r1.result_entry,
                     coin_seed: seed.to_vec(),
                     districts,
                 }),

@@ -175,6 +175,18 @@ impl TallyRecord {
 
 type AggKey = (u32, usize, usize); // (round, contest position, district position)
 
+/// A decrypted caucus round, per caucus district in caucus order
+/// ([`RecordState::caucus_round`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaucusRound {
+    /// Log index of the round's result entry.
+    pub result_entry: u64,
+    /// The alignment contest's decrypted counts.
+    pub counts: Vec<Vec<u64>>,
+    /// The alignment contest's aggregate ciphertexts.
+    pub aggregates: Vec<Vec<Ciphertext>>,
+}
+
 /// A caucus entry on the record (`spec/caucus.md` §9.3, §9.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaucusEntry<T> {
@@ -1273,15 +1285,22 @@ impl RecordState {
         Ok(())
     }
 
-    /// The alignment contest's items of the tally of `round` that has a
-    /// result: (result index, per-district counts, per-district aggregates).
-    #[allow(clippy::type_complexity)]
-    fn caucus_round(
-        &self,
-        s: &CaucusSetup,
-        round: u32,
-        rule: &'static str,
-    ) -> Result<(u64, Vec<Vec<u64>>, Vec<Vec<Ciphertext>>), RuleError> {
+    /// The alignment contest's decrypted counts and aggregates, per caucus
+    /// district, of the tally of caucus `round` (0: first alignment, 1:
+    /// final alignment) once its result is on the record. Errors name rule
+    /// R11.2 for round 0 and R11.3 for round 1: FAILED_PRECONDITION when the
+    /// election is not a caucus or the result is not there yet.
+    pub fn caucus_round(&self, round: u32) -> Result<CaucusRound, RuleError> {
+        let rule = if round == 0 {
+            caucus::CAUCUS_VIABILITY
+        } else {
+            caucus::CAUCUS_APPORTIONMENT
+        };
+        let s = self
+            .manifest
+            .as_deref()
+            .and_then(CaucusSetup::from_manifest)
+            .ok_or_else(|| precondition(rule, "this election is not a caucus"))?;
         let t = self
             .tallies
             .iter()
@@ -1301,17 +1320,20 @@ impl RecordState {
                 format!("the round-{round} tally lacks a caucus district"),
             )
         };
-        let counts = s.pick_alignment(&keys, &t.counts).ok_or_else(missing)?;
-        let aggs = s.pick_alignment(&keys, &cts).ok_or_else(missing)?;
-        Ok((t.result.unwrap_or_default(), counts, aggs))
+        Ok(CaucusRound {
+            result_entry: t.result.unwrap_or_default(),
+            counts: s.pick_alignment(&keys, &t.counts).ok_or_else(missing)?,
+            aggregates: s.pick_alignment(&keys, &cts).ok_or_else(missing)?,
+        })
     }
 
     /// Rule R11.2 (`spec/caucus.md` §9.3).
     fn apply_viability(&mut self, v: &v1::CaucusViability, index: u64) -> Result<(), RuleError> {
         const R: &str = caucus::CAUCUS_VIABILITY;
         let m = self.require_manifest()?.clone();
-        let s = CaucusSetup::from_manifest(&m)
-            .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
+        if !m.is_caucus {
+            return Err(precondition(R, "this election is not a caucus"));
+        }
         self.require_phase(
             &[ElectionPhase::VotingClosed],
             "the caucus viability is posted",
@@ -1319,8 +1341,8 @@ impl RecordState {
         if self.viability.is_some() {
             return Err(exists(R, "the caucus viability is already on the record"));
         }
-        let (result, counts, _) = self.caucus_round(&s, 0, R)?;
-        caucus::check_viability_entry(&m, result, &counts, v)?;
+        let r0 = self.caucus_round(0)?;
+        caucus::check_viability_entry(&m, r0.result_entry, &r0.counts, v)?;
         self.viability = Some(CaucusEntry {
             index,
             districts: v.districts.clone(),
@@ -1336,8 +1358,9 @@ impl RecordState {
     ) -> Result<(), RuleError> {
         const R: &str = caucus::CAUCUS_APPORTIONMENT;
         let m = self.require_manifest()?.clone();
-        let s = CaucusSetup::from_manifest(&m)
-            .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
+        if !m.is_caucus {
+            return Err(precondition(R, "this election is not a caucus"));
+        }
         self.require_phase(
             &[ElectionPhase::RealignmentClosed],
             "the delegate apportionment is posted",
@@ -1349,9 +1372,16 @@ impl RecordState {
             .viability
             .as_ref()
             .ok_or_else(|| precondition(R, "the caucus viability is not on the record"))?;
-        let (result, counts, aggs) = self.caucus_round(&s, REALIGNMENT_ROUND, R)?;
-        let seed = caucus::coin_seed(&m, &aggs)?;
-        caucus::check_apportionment_entry(&m, result, &viability.districts, &counts, &seed, a)?;
+        let r1 = self.caucus_round(REALIGNMENT_ROUND)?;
+        let seed = caucus::coin_seed(&m, &r1.aggregates)?;
+        caucus::check_apportionment_entry(
+            &m,
+            r1.result_entry,
+            &viability.districts,
+            &r1.counts,
+            &seed,
+            a,
+        )?;
         self.apportionment = Some(CaucusEntry {
             index,
             districts: a.districts.clone(),
