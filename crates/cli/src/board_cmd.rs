@@ -86,8 +86,9 @@ pub fn run(cmd: BoardCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or (on Unix) SIGTERM (shared by the servers this
+/// command runs).
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
