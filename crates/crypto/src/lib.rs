@@ -20,6 +20,7 @@
 pub mod batch;
 pub mod contest;
 pub mod dlog;
+pub mod ed25519;
 pub mod elgamal;
 pub mod encoding;
 pub mod error;

@@ -8,13 +8,16 @@
 //! "tallyboard/v1/entry-signature\n" ‖ SHA-256(body)
 //! ```
 //!
-//! with Ed25519 (RFC 8032, verified in strict mode: non-canonical and
-//! small-order keys and signatures are refused). Decoders parse the stored
-//! bytes and never re-encode them.
+//! with Ed25519 (RFC 8032), verified by the rule of `spec/crypto.md` §10:
+//! canonical encodings, no small-order key or `R`, `s < ℓ`, and the
+//! cofactored equation, so that checking one entry at a time (the board)
+//! and checking thousands in a batch (the verifier) accept the same
+//! entries. Decoders parse the stored bytes and never re-encode them.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use prost::Message;
 use sha2::{Digest, Sha256};
+use tallyboard_crypto::ed25519::{vartime_is_canonical_y, PreparedSignature};
 use tallyboard_proto::v1;
 
 use crate::error::{invalid, too_big, RuleError};
@@ -31,9 +34,14 @@ pub type Digest32 = [u8; 32];
 
 /// The message an entry's author signs: the domain prefix and SHA-256 of the body.
 pub fn signing_message(body: &[u8]) -> Vec<u8> {
+    signing_message_of_hash(&Sha256::digest(body).into())
+}
+
+/// [`signing_message`] given SHA-256 of the body.
+fn signing_message_of_hash(body_hash: &Digest32) -> Vec<u8> {
     let mut m = Vec::with_capacity(ENTRY_SIGNATURE_DST.len() + 32);
     m.extend_from_slice(ENTRY_SIGNATURE_DST);
-    m.extend_from_slice(&Sha256::digest(body));
+    m.extend_from_slice(body_hash);
     m
 }
 
@@ -72,8 +80,8 @@ impl DecodedEntry {
     }
 }
 
-/// Parses a 32-byte Ed25519 public key (canonical, not small order is checked
-/// when verifying).
+/// Parses a 32-byte Ed25519 public key under rule 1 of `spec/crypto.md`
+/// §10.1: a canonical encoding of a curve point not of small order.
 pub fn parse_verifying_key(
     bytes: &[u8],
     rule: &'static str,
@@ -85,6 +93,12 @@ pub fn parse_verifying_key(
             format!("{what}: Ed25519 key must be 32 bytes, got {}", bytes.len()),
         )
     })?;
+    if !vartime_is_canonical_y(&arr) {
+        return Err(invalid(
+            rule,
+            format!("{what}: not a canonical Ed25519 point encoding"),
+        ));
+    }
     let key = VerifyingKey::from_bytes(&arr)
         .map_err(|_| invalid(rule, format!("{what}: not a valid Ed25519 key")))?;
     if key.is_weak() {
@@ -96,6 +110,22 @@ pub fn parse_verifying_key(
 /// Decodes an entry and checks its author's signature (rules R1.1–R1.3).
 /// Says nothing about whether the author may post it.
 pub fn decode_entry(bytes: &[u8]) -> Result<DecodedEntry, RuleError> {
+    let (entry, signature) = decode_entry_deferred(bytes)?;
+    if signature.vartime_verify() {
+        Ok(entry)
+    } else {
+        Err(bad_entry_signature())
+    }
+}
+
+/// [`decode_entry`] without the last step, the signature equation
+/// (`spec/crypto.md` §10.1 rule 3): every other check of R1.1–R1.3 is made,
+/// and the signature is returned ready to be verified alone or in a
+/// [`SignatureBatch`](tallyboard_crypto::ed25519::SignatureBatch) with
+/// others. The entry is valid exactly when this succeeds and the signature
+/// verifies; if it does not, the error is [`bad_entry_signature`], as from
+/// `decode_entry`. For verifiers of large records (`spec/checks.md` §11).
+pub fn decode_entry_deferred(bytes: &[u8]) -> Result<(DecodedEntry, PreparedSignature), RuleError> {
     if bytes.len() > MAX_ENTRY_BYTES {
         return Err(too_big(
             rules::ENTRY_SIZE,
@@ -122,22 +152,32 @@ pub fn decode_entry(bytes: &[u8]) -> Result<DecodedEntry, RuleError> {
             format!("signature must be 64 bytes, got {}", entry.signature.len()),
         )
     })?;
-    let signature = Signature::from_bytes(&sig_bytes);
-    author
-        .verify_strict(&signing_message(&entry.body), &signature)
-        .map_err(|_| {
-            invalid(
-                rules::ENTRY_SIGNATURE,
-                "signature does not verify under the author key",
-            )
-        })?;
-    Ok(DecodedEntry {
-        bytes: bytes.to_vec(),
-        body_hash: Sha256::digest(&entry.body).into(),
-        body_bytes: entry.body,
-        body,
-        author,
-    })
+    let body_hash: Digest32 = Sha256::digest(&entry.body).into();
+    let signature = PreparedSignature::vartime_new(
+        author.as_bytes(),
+        &author.to_edwards(),
+        &signing_message_of_hash(&body_hash),
+        &sig_bytes,
+    )
+    .map_err(|e| invalid(rules::ENTRY_SIGNATURE, format!("entry signature: {e}")))?;
+    Ok((
+        DecodedEntry {
+            bytes: bytes.to_vec(),
+            body_hash,
+            body_bytes: entry.body,
+            body,
+            author,
+        },
+        signature,
+    ))
+}
+
+/// The error of an entry whose signature equation does not hold (R1.3).
+pub fn bad_entry_signature() -> RuleError {
+    invalid(
+        rules::ENTRY_SIGNATURE,
+        "signature does not verify under the author key",
+    )
 }
 
 /// Name of a payload type, for messages.

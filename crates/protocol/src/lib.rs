@@ -23,7 +23,7 @@ pub mod state;
 pub mod testkit;
 
 pub use deferred::{verify_deferred_batch, DeferredBallotProofs};
-pub use entry::{decode_entry, sign_entry, DecodedEntry, MAX_ENTRY_BYTES};
+pub use entry::{decode_entry, decode_entry_deferred, sign_entry, DecodedEntry, MAX_ENTRY_BYTES};
 pub use error::{RuleError, RuleErrorKind};
 pub use manifest::{fingerprint, validate_manifest, ElectionManifest};
 pub use state::{BoardIdentity, ElectionPhase, Prechecked, Prechecker, RecordState};

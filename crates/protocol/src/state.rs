@@ -1527,7 +1527,14 @@ impl View<'_> {
         bytes: &[u8],
         defer: bool,
     ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
-        let entry = decode_entry(bytes)?;
+        self.precheck_decoded(decode_entry(bytes)?, defer)
+    }
+
+    fn precheck_decoded(
+        &self,
+        entry: DecodedEntry,
+        defer: bool,
+    ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
         let payload = entry
             .payload()
             .ok_or_else(|| invalid(rules::ENTRY_DECODE, "entry body has no payload"))?;
@@ -1802,6 +1809,17 @@ impl Prechecker {
         bytes: &[u8],
     ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
         self.view().precheck(bytes, true)
+    }
+
+    /// [`Self::precheck_deferred`] for an entry already decoded by
+    /// [`crate::entry::decode_entry_deferred`] whose signature the caller
+    /// has verified (alone or in a batch). With a verified signature the
+    /// outcome equals `precheck_deferred` on the entry's bytes.
+    pub fn precheck_decoded_deferred(
+        &self,
+        entry: DecodedEntry,
+    ) -> Result<(Prechecked, Option<DeferredBallotProofs>), RuleError> {
+        self.view().precheck_decoded(entry, true)
     }
 
     /// [`RecordState::precheck_generation`] of the state it was taken from.

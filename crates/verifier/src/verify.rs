@@ -24,14 +24,17 @@ use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::{OsRng, SeedableRng};
+use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
+use tallyboard_crypto::ed25519::{PreparedSignature, SignatureBatch};
 use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::ballot::CheckedBallot;
 use tallyboard_protocol::caucus;
+use tallyboard_protocol::entry::bad_entry_signature;
 use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
-    verify_deferred_batch, DeferredBallotProofs, Prechecked, Prechecker, RecordState, RuleError,
+    decode_entry_deferred, verify_deferred_batch, DecodedEntry, DeferredBallotProofs, Prechecked,
+    Prechecker, RecordState, RuleError,
 };
 use tallyboard_threshold::{DkgMessage, PartialDecryption};
 use tallyboard_tlog::{
@@ -263,7 +266,15 @@ type Prechecked3 = (
 );
 
 fn precheck_one(pre: &Prechecker, bytes: &[u8]) -> Prechecked3 {
-    let r = pre.precheck_deferred(bytes);
+    classify(pre, pre.precheck_deferred(bytes), bytes)
+}
+
+/// Adds the entry's kind and its ballot ciphertexts' α to a precheck's outcome.
+fn classify(
+    pre: &Prechecker,
+    r: Result<(Prechecked, Option<DeferredBallotProofs>), RuleError>,
+    bytes: &[u8],
+) -> Prechecked3 {
     let kind = match &r {
         Ok((p, _)) => p
             .entry()
@@ -281,12 +292,44 @@ fn precheck_one(pre: &Prechecker, bytes: &[u8]) -> Prechecked3 {
     (r, kind, alphas)
 }
 
+/// Which of the decoded entries' signatures verify: all in one batch, and
+/// one by one only if the batch fails (`spec/crypto.md` §10.2).
+fn verify_signatures<R: RngCore + CryptoRng>(
+    decoded: &[Result<(DecodedEntry, PreparedSignature), RuleError>],
+    rng: R,
+) -> Vec<bool> {
+    let mut batch = SignatureBatch::new(rng);
+    for (_, sig) in decoded.iter().flatten() {
+        batch.push(sig);
+    }
+    let all = batch.vartime_verify();
+    decoded
+        .iter()
+        .map(|d| match d {
+            Ok((_, sig)) => all || sig.vartime_verify(),
+            Err(_) => true,
+        })
+        .collect()
+}
+
 fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
     let generation = pre.generation();
+    let mut rng =
+        ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed()));
+    let decoded: Vec<_> = chunk
+        .iter()
+        .map(|raw| decode_entry_deferred(&raw.bytes))
+        .collect();
+    let signed = verify_signatures(&decoded, &mut rng);
     let mut staged = Vec::with_capacity(chunk.len());
-    for raw in chunk {
+    for ((raw, d), signed) in chunk.into_iter().zip(decoded).zip(signed) {
         let leaf = leaf_hash(&raw.bytes);
-        let (r, kind, alphas) = precheck_one(pre, &raw.bytes);
+        let r = match d {
+            Err(e) => Err(e),
+            Ok(_) if !signed => Err(bad_entry_signature()),
+            Ok((entry, _)) => pre.precheck_decoded_deferred(entry),
+        };
+        let (r, kind, alphas) = classify(pre, r, &raw.bytes);
         staged.push((raw, leaf, r, kind, alphas));
     }
     let deferred: Vec<(usize, &DeferredBallotProofs)> = staged
@@ -298,10 +341,7 @@ fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
         })
         .collect();
     let refs: Vec<&DeferredBallotProofs> = deferred.iter().map(|(_, d)| *d).collect();
-    let outcomes = verify_deferred_batch(
-        &refs,
-        ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed())),
-    );
+    let outcomes = verify_deferred_batch(&refs, &mut rng);
     let bad: HashMap<usize, RuleError> = deferred
         .iter()
         .zip(outcomes)

@@ -633,3 +633,66 @@ fn checkpoint_by_another_key() {
     let r = verify_bytes(&record_bytes(&g.entries, cp.as_bytes()).unwrap(), &opts());
     assert_caught(&r, "V1.2", None, &[]);
 }
+
+/// Tampering: entry signatures broken without re-signing (one bit of a
+/// ballot's `s`, one of an issuance entry's `R`): the verifier checks a
+/// chunk's signatures in one batch (`spec/crypto.md` §10.2), finds the batch
+/// failing and names each bad entry — V5.1 for the ballot, V2.2 for the
+/// issuance entry (R1.3) — while the other entries of the chunk pass.
+#[test]
+fn entry_signatures_broken() {
+    let g = honest();
+    let mut e = g.entries.clone();
+    let flip = |bytes: &[u8], at: usize| -> Vec<u8> {
+        let mut entry = v1::Entry::decode(bytes).unwrap();
+        entry.signature[at] ^= 0x04;
+        entry.encode_to_vec()
+    };
+    let i = ballots_of(g, &e, 11)[0];
+    e[i] = flip(&e[i], 40);
+    let j = positions(&e, EntryKind::Issuance)[5];
+    e[j] = flip(&e[j], 3);
+    let r = verify(g, &e);
+    // The refused ballot changes the tally, so the (not recomputed) tally,
+    // partials, result and the final phase change are refused too.
+    let downstream = ["V2.3", "V7.1", "V7.2", "V7.3"];
+    assert_caught(&r, "V5.1", Some(i), &[&["V2.2"], &downstream[..]].concat());
+    assert_caught(&r, "V2.2", Some(j), &[&["V5.1"], &downstream[..]].concat());
+}
+
+/// Not a tampering: a ballot re-signed by its credential with a nonce point
+/// `R = r·B + T` (`T` of order 8). Only the key holder can make such a
+/// signature; the cofactored rule of `spec/crypto.md` §10.1 accepts it, and
+/// it must be accepted the same way entry by entry (the board's path,
+/// `RecordState`) and in the verifier's batches.
+#[test]
+fn torsion_in_a_signature_is_judged_alike_alone_and_in_batches() {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let g = honest();
+    let mut e = g.entries.clone();
+    let i = ballots_of(g, &e, 4)[0];
+    let cred = g.election.credential(4).unwrap().0;
+    let mut entry = v1::Entry::decode(e[i].as_slice()).unwrap();
+    let msg = tallyboard_protocol::entry::signing_message(&entry.body);
+    let a = cred.to_scalar();
+    let r = tallyboard_crypto::random_scalar(&mut ChaCha20Rng::seed_from_u64(4));
+    let big_r = (ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[1])
+        .compress()
+        .to_bytes();
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(big_r)
+            .chain_update(cred.verifying_key().as_bytes())
+            .chain_update(&msg),
+    );
+    entry.signature = [big_r.as_slice(), (r + k * a).as_bytes()].concat();
+    e[i] = entry.encode_to_vec();
+    let mut st = RecordState::unbound();
+    for x in &e {
+        st.check_and_apply(x).unwrap();
+    }
+    let r = verify(g, &e);
+    assert!(r.ok, "{}", r.to_human());
+}
