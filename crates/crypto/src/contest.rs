@@ -1,5 +1,5 @@
-//! Contest-level encryption: one ciphertext per option, a range proof per
-//! option and a sum proof per contest (`spec/crypto.md` §8).
+//! Contest-level encryption: a ciphertext and a range proof per option,
+//! and the contest's sum rule (`spec/crypto.md` §8).
 //!
 //! A [`ContestRule`] says how many options a contest has, the largest value
 //! an option may take (`R_opt`, 1 for one-of-n, approval and k-of-n) and a
@@ -10,26 +10,32 @@
 //! * option `i` (0-based): `(α_i, β_i)` and a CDS proof for `[0, R_opt]`
 //!   (§6.3) under the *option context* `ctx ‖ ("option", i as u64 BE)`
 //!   ([`option_context`]), so a proof cannot be moved to another option;
-//! * the sum: a `"sum-exact"` proof for `Exact(L)`, a `"sum-range"` proof for
-//!   `Range { min, max }` (§6.4), made under the caller's context `ctx`
-//!   itself and absorbing every ciphertext of the contest; none for
-//!   `Unconstrained`.
+//! * under `Exact(L)` the last option's ciphertext is **implied**, not sent:
+//!   it is `(−Σ α_i, L·G − Σ β_i)` over the sent ones (its nonce is minus
+//!   the sum of theirs), and its CDS proof — whose statement absorbs `L` and
+//!   every sent ciphertext — shows that `L − Σ v_i ∈ [0, R_opt]`, i.e. that
+//!   the values add up to exactly `L`. No separate sum proof is needed, and
+//!   a one-of-n ballot carries `n − 1` ciphertexts (`spec/crypto.md` §8.2);
+//! * under `Range { min, max }` a `"sum-range"` proof (§6.4.2), made under
+//!   the caller's context `ctx` itself and absorbing every ciphertext of the
+//!   contest; under `Unconstrained` nothing more.
 //!
 //! Everything is made with fixed-base multiplications, and every point of
 //! the contest (ciphertexts, commitments) is encoded in one batch with a
 //! single field inversion. Verification puts all equations of a contest
 //! into one [`BatchVerifier`] with shared terms (§5.3); many contests can
-//! share one batch ([`verify_contests_batched`]).
+//! share one batch ([`verify_contests_batched`]). The option transcripts
+//! share their prefix (everything up to the option item), absorbed once.
 //!
 //! Encoding (§8.5):
 //!
 //! ```text
 //! n : u32 BE   (1 ≤ n ≤ 1024)          R : u32 BE   (0 ≤ R ≤ 64)
-//! n × (α_i ‖ β_i)                                   64 bytes each
+//! form : u8    0 = no sum constraint | 1 = exact sum | 2 = sum in a range
+//!   form 1: L : u32 BE (L ≤ n·R)       form 2: w : u32 BE (w = max − min ≤ 64)
+//! m × (α_i ‖ β_i)    m = n − 1 for form 1, n otherwise    64 bytes each
 //! n × CDS proof for [0, R]                          (4R + 3)·32 bytes each
-//! sum tag : u8   0 = none | 1 = exact | 2 = range
-//!   tag 1: A₁ ‖ A₂ ‖ z                              96 bytes
-//!   tag 2: w : u32 BE (w = max − min ≤ 64), CDS proof for [0, w]
+//! form 2: CDS proof for [0, w]
 //! ```
 
 use curve25519_dalek::scalar::Scalar;
@@ -37,18 +43,16 @@ use rand_core::{CryptoRng, OsRng, RngCore};
 use thiserror::Error;
 
 use crate::batch::{Base, BatchVerifier};
-use crate::elgamal::{EncodedCiphertext, Nonce, PublicKey};
+use crate::elgamal::{Ciphertext, EncodedCiphertext, Nonce, PublicKey};
 use crate::encoding::{EncodedPoint, Reader};
 use crate::error::{DecodeError, ProofError};
+use crate::generators::G;
 use crate::proofs::cds_range::{
-    commitments_challenge, encrypt_halves, option_statement, pair_up, CdsProver, CdsRangeProof,
-    MAX_RANGE,
+    commitments_challenge, encrypt_halves, implied_statement_after, pair_up, statement_after,
+    CdsProver, CdsRangeProof, MAX_RANGE,
 };
-use crate::proofs::sum::{
-    check_bounds, exact_challenge, range_statement, SumExactProof, SumExactProver, SumProof,
-    SumRangeProof,
-};
-use crate::transcript::{labels, ProofContext};
+use crate::proofs::sum::{check_bounds, range_statement, SumRangeProof};
+use crate::transcript::{labels, ProofContext, ProofTranscript, TranscriptPrefix};
 
 /// Largest number of options in a contest.
 pub const MAX_OPTIONS: u32 = 1024;
@@ -249,16 +253,31 @@ pub fn option_context(ctx: &ProofContext, index: u32) -> ProofContext {
 /// that the points and their encodings always agree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncryptedContest {
+    /// The sent ciphertexts: one per option, except under an exact-sum
+    /// rule, where the last option's is implied (`spec/crypto.md` §8.2).
     ciphertexts: Vec<EncodedCiphertext>,
     option_proofs: Vec<CdsRangeProof>,
-    sum_proof: Option<SumProof>,
+    sum: ContestSum,
+}
+
+/// How a contest's sum constraint is carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ContestSum {
+    /// No constraint.
+    None,
+    /// The values add up to exactly `L`: the last option's ciphertext is
+    /// implied, `(−Σ α_i, L·G − Σ β_i)`, and its range proof shows the sum.
+    Implied(u64),
+    /// A range proof on the sum.
+    Range(SumRangeProof),
 }
 
 /// Encrypts `selections` (one value per option) under `pk` and proves they
 /// satisfy `rule` (`spec/crypto.md` §8.2). Selections that violate the rule
 /// are refused before anything is encrypted. Returns the contest and the
 /// per-option nonces (kept secret; revealed only if the ballot is
-/// challenged).
+/// challenged). Under an exact-sum rule the last nonce is minus the sum of
+/// the others: it is the nonce of the implied ciphertext.
 pub fn encrypt_contest<RNG: RngCore + CryptoRng>(
     pk: &PublicKey,
     selections: &[u64],
@@ -269,13 +288,22 @@ pub fn encrypt_contest<RNG: RngCore + CryptoRng>(
     let total = rule.check_selections(selections)?;
     let n = selections.len();
     let R = rule.option_max as usize;
-    let nonces: Vec<Nonce> = (0..n)
+    let implied = match rule.sum {
+        SumRule::Exact(L) => Some(L),
+        _ => None,
+    };
+    let sent = if implied.is_some() { n - 1 } else { n };
+    let mut nonces: Vec<Nonce> = (0..sent)
         .map(|_| Nonce::from_scalar(crate::random_scalar(rng)))
         .collect();
+    let mut r_sum = nonces.iter().map(|r| *r.expose_scalar()).sum::<Scalar>();
+    if implied.is_some() {
+        nonces.push(Nonce::from_scalar(-r_sum));
+    }
 
     // Phase 1: every point of the contest, halved.
     let mut halves = Vec::with_capacity(2 * n + 2 * n * (R + 1) + 2 * (MAX_RANGE as usize + 1));
-    for (v, r) in selections.iter().zip(&nonces) {
+    for (v, r) in selections.iter().zip(&nonces).take(sent) {
         let (a, b) = encrypt_halves(pk, R, *v as usize, r.expose_scalar());
         halves.push(a);
         halves.push(b);
@@ -285,18 +313,8 @@ pub fn encrypt_contest<RNG: RngCore + CryptoRng>(
         .zip(&nonces)
         .map(|(v, r)| CdsProver::commit(pk, R, *v as usize, r.expose_scalar(), rng, &mut halves))
         .collect();
-    let mut r_sum = nonces.iter().map(|r| *r.expose_scalar()).sum::<Scalar>();
-    enum SumProver {
-        None,
-        Exact(SumExactProver, u64),
-        Range(CdsProver, u64, u64),
-    }
-    let sum_prover = match rule.sum {
-        SumRule::Unconstrained => SumProver::None,
-        SumRule::Exact(L) => {
-            SumProver::Exact(SumExactProver::commit(pk, &r_sum, rng, &mut halves), L)
-        }
-        SumRule::Range { min, max } => SumProver::Range(
+    let range_prover = match rule.sum {
+        SumRule::Range { min, max } => Some((
             CdsProver::commit(
                 pk,
                 (max - min) as usize,
@@ -307,13 +325,14 @@ pub fn encrypt_contest<RNG: RngCore + CryptoRng>(
             ),
             min,
             max,
-        ),
+        )),
+        _ => None,
     };
     zeroize::Zeroize::zeroize(&mut r_sum);
 
     // One inversion for all encodings.
     let enc = EncodedPoint::batch_from_halves(&halves);
-    let (ct_enc, rest) = enc.split_at(2 * n);
+    let (ct_enc, rest) = enc.split_at(2 * sent);
     let ciphertexts: Vec<EncodedCiphertext> = ct_enc
         .chunks_exact(2)
         .map(|p| EncodedCiphertext::from_parts(p[0], p[1]))
@@ -322,68 +341,111 @@ pub fn encrypt_contest<RNG: RngCore + CryptoRng>(
     let (opt_enc, sum_enc) = rest.split_at(n * per);
 
     // Phase 2: challenges and responses.
+    let prefix = ProofTranscript::prefix(labels::CDS_RANGE, ctx);
     let option_proofs: Vec<CdsRangeProof> = provers
         .into_iter()
         .zip(opt_enc.chunks_exact(per))
         .enumerate()
         .map(|(i, (prover, chunk))| {
             let commitments = pair_up(chunk);
-            let t = option_statement(
-                &option_context(ctx, i as u32),
-                pk,
-                R as u64,
-                &ciphertexts[i],
-            );
+            let t = option_transcript(&prefix, pk, R as u64, implied, &ciphertexts, i);
             let c = commitments_challenge(t, &commitments);
             prover.respond(commitments, &c)
         })
         .collect();
-    let sum_proof = match sum_prover {
-        SumProver::None => None,
-        SumProver::Exact(prover, L) => {
-            let c = exact_challenge(ctx, pk, &ciphertexts, L, &sum_enc[0], &sum_enc[1]);
-            Some(SumProof::Exact(prover.respond(sum_enc[0], sum_enc[1], &c)))
-        }
-        SumProver::Range(prover, min, max) => {
+    let sum = match (implied, range_prover) {
+        (Some(L), _) => ContestSum::Implied(L),
+        (None, Some((prover, min, max))) => {
             let commitments = pair_up(sum_enc);
             let c = commitments_challenge(
                 range_statement(ctx, pk, &ciphertexts, min, max),
                 &commitments,
             );
-            Some(SumProof::Range(SumRangeProof::from_cds(
-                prover.respond(commitments, &c),
-            )))
+            ContestSum::Range(SumRangeProof::from_cds(prover.respond(commitments, &c)))
         }
+        (None, None) => ContestSum::None,
     };
     let contest = EncryptedContest {
         ciphertexts,
         option_proofs,
-        sum_proof,
+        sum,
     };
     debug_assert!(contest.verify(pk, rule, ctx).is_ok());
     Ok((contest, nonces))
 }
 
+/// The transcript of option `i`'s proof up to its commitments: the option
+/// context (from the contest's shared prefix) and the statement — the
+/// option's ciphertext, or for the implied last option the sent ciphertexts
+/// and `L` (`spec/crypto.md` §8.3).
+fn option_transcript(
+    prefix: &TranscriptPrefix,
+    pk: &PublicKey,
+    R: u64,
+    implied: Option<u64>,
+    sent: &[EncodedCiphertext],
+    i: usize,
+) -> ProofTranscript {
+    let t = prefix.finish_u64(labels::CTX_OPTION, i as u64);
+    match (sent.get(i), implied) {
+        (Some(ct), _) => statement_after(t, pk, R, ct),
+        (None, L) => implied_statement_after(t, pk, R, L.unwrap_or(0), sent),
+    }
+}
+
 impl EncryptedContest {
-    /// The ciphertexts, one per option.
+    /// The ciphertexts as sent: one per option, but without the last
+    /// option's under an exact-sum rule ([`Self::option_ciphertexts`] has
+    /// every option's).
     pub fn ciphertexts(&self) -> &[EncodedCiphertext] {
         &self.ciphertexts
     }
 
-    /// The per-option range proofs.
+    /// `Some(L)` if the values add up to exactly `L` and the last option's
+    /// ciphertext is implied.
+    pub fn implied_sum(&self) -> Option<u64> {
+        match self.sum {
+            ContestSum::Implied(L) => Some(L),
+            _ => None,
+        }
+    }
+
+    /// Every option's ciphertext, the implied one included
+    /// (`(−Σ α_i, L·G − Σ β_i)`, computed with point additions).
+    pub fn option_ciphertexts(&self) -> Vec<Ciphertext> {
+        let mut out: Vec<Ciphertext> = self.ciphertexts.iter().map(|c| c.ciphertext()).collect();
+        if let ContestSum::Implied(L) = self.sum {
+            let sum: Ciphertext = out.iter().copied().sum();
+            out.push(Ciphertext {
+                alpha: -sum.alpha,
+                beta: G() * Scalar::from(L) - sum.beta,
+            });
+        }
+        out
+    }
+
+    /// The per-option range proofs, one per option.
     pub fn option_proofs(&self) -> &[CdsRangeProof] {
         &self.option_proofs
     }
 
-    /// The sum proof, if the rule has a sum constraint.
-    pub fn sum_proof(&self) -> Option<&SumProof> {
-        self.sum_proof.as_ref()
+    /// The proof that the sum is in the rule's range, under a range rule.
+    pub fn sum_proof(&self) -> Option<&SumRangeProof> {
+        match &self.sum {
+            ContestSum::Range(p) => Some(p),
+            _ => None,
+        }
     }
 
     fn check_shape(&self, rule: &ContestRule) -> Result<(), ContestError> {
-        if self.ciphertexts.len() != rule.options as usize
-            || self.option_proofs.len() != self.ciphertexts.len()
-        {
+        let n = rule.options as usize;
+        let sent = match (&self.sum, rule.sum) {
+            (ContestSum::None, SumRule::Unconstrained) => n,
+            (ContestSum::Implied(l), SumRule::Exact(L)) if *l == L => n - 1,
+            (ContestSum::Range(p), SumRule::Range { min, max }) if p.width() == max - min => n,
+            _ => return Err(ContestError::RuleMismatch("sum constraint")),
+        };
+        if self.ciphertexts.len() != sent || self.option_proofs.len() != n {
             return Err(ContestError::RuleMismatch("number of options"));
         }
         if self.ciphertexts.iter().any(|ct| ct.alpha().is_identity()) {
@@ -395,11 +457,6 @@ impl EncryptedContest {
             .any(|p| p.range() != rule.option_max)
         {
             return Err(ContestError::RuleMismatch("per-option range"));
-        }
-        match (&self.sum_proof, rule.sum) {
-            (None, SumRule::Unconstrained) | (Some(SumProof::Exact(_)), SumRule::Exact(_)) => {}
-            (Some(SumProof::Range(p)), SumRule::Range { min, max }) if p.width() == max - min => {}
-            _ => return Err(ContestError::RuleMismatch("sum proof")),
         }
         Ok(())
     }
@@ -423,9 +480,9 @@ impl EncryptedContest {
     }
 
     /// Checks the contest's shape against `rule` and adds all its equations
-    /// to `batch`, sharing terms: `K` once per batch, each `α_i`, `β_i` once
-    /// per contest with the coefficients of the option proof and of the sum
-    /// proof merged (`spec/crypto.md` §5.3).
+    /// to `batch`, sharing terms: `K` once per batch, each sent `α_i`, `β_i`
+    /// once per contest with the coefficients of its option proof and of the
+    /// implied option's or the sum's proof merged (`spec/crypto.md` §5.3).
     pub fn batch_verify<RNG: RngCore + CryptoRng>(
         &self,
         pk: &PublicKey,
@@ -445,25 +502,22 @@ impl EncryptedContest {
                 )
             })
             .unzip();
-        for (i, (proof, ct)) in self.option_proofs.iter().zip(&self.ciphertexts).enumerate() {
-            let c = proof.challenge_after(option_statement(
-                &option_context(ctx, i as u32),
-                pk,
-                rule.option_max,
-                ct,
-            ));
-            proof.push_equations(&c, k, &alpha[i..=i], &beta[i..=i], 0, batch);
+        let implied = self.implied_sum();
+        let prefix = ProofTranscript::prefix(labels::CDS_RANGE, ctx);
+        for (i, proof) in self.option_proofs.iter().enumerate() {
+            let t = option_transcript(&prefix, pk, rule.option_max, implied, &self.ciphertexts, i);
+            let c = proof.challenge_after(t);
+            match (alpha.get(i..=i), beta.get(i..=i), implied) {
+                (Some(a), Some(b), _) => proof.push_equations(&c, k, a, b, 0, batch),
+                (_, _, L) => {
+                    let shift = -Scalar::from(L.unwrap_or(0));
+                    proof.push_signed_equations(&c, k, &alpha, &beta, true, &shift, batch);
+                }
+            }
         }
-        match (&self.sum_proof, rule.sum) {
-            (Some(SumProof::Exact(p)), SumRule::Exact(L)) => {
-                let c = p.challenge(ctx, pk, &self.ciphertexts, L);
-                p.push_equations(&c, k, &alpha, &beta, L, batch);
-            }
-            (Some(SumProof::Range(p)), SumRule::Range { min, max }) => {
-                let c = p.challenge(ctx, pk, &self.ciphertexts, min, max);
-                p.push_equations(&c, k, &alpha, &beta, min, batch);
-            }
-            _ => {}
+        if let (ContestSum::Range(p), SumRule::Range { min, max }) = (&self.sum, rule.sum) {
+            let c = p.challenge(ctx, pk, &self.ciphertexts, min, max);
+            p.push_equations(&c, k, &alpha, &beta, min, batch);
         }
         Ok(())
     }
@@ -471,14 +525,12 @@ impl EncryptedContest {
     /// Encoded length.
     pub fn encoded_len(&self) -> usize {
         let R = self.option_proofs.first().map_or(0, |p| p.range());
-        let n = self.ciphertexts.len();
-        8 + n * 64
-            + n * CdsRangeProof::encoded_len(R)
-            + 1
-            + match &self.sum_proof {
-                None => 0,
-                Some(SumProof::Exact(_)) => SumExactProof::LEN,
-                Some(SumProof::Range(p)) => 4 + CdsRangeProof::encoded_len(p.width()),
+        9 + self.ciphertexts.len() * 64
+            + self.option_proofs.len() * CdsRangeProof::encoded_len(R)
+            + match &self.sum {
+                ContestSum::None => 0,
+                ContestSum::Implied(_) => 4,
+                ContestSum::Range(p) => 4 + CdsRangeProof::encoded_len(p.width()),
             }
     }
 
@@ -486,32 +538,34 @@ impl EncryptedContest {
     pub fn to_bytes(&self) -> Vec<u8> {
         let R = self.option_proofs.first().map_or(0, |p| p.range());
         let mut out = Vec::with_capacity(self.encoded_len());
-        out.extend_from_slice(&(self.ciphertexts.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(self.option_proofs.len() as u32).to_be_bytes());
         out.extend_from_slice(&(R as u32).to_be_bytes());
+        match &self.sum {
+            ContestSum::None => out.push(0),
+            ContestSum::Implied(L) => {
+                out.push(1);
+                out.extend_from_slice(&(*L as u32).to_be_bytes());
+            }
+            ContestSum::Range(p) => {
+                out.push(2);
+                out.extend_from_slice(&(p.width() as u32).to_be_bytes());
+            }
+        }
         for ct in &self.ciphertexts {
             out.extend_from_slice(&ct.to_bytes());
         }
         for p in &self.option_proofs {
             p.write_bytes(&mut out);
         }
-        match &self.sum_proof {
-            None => out.push(0),
-            Some(SumProof::Exact(p)) => {
-                out.push(1);
-                out.extend_from_slice(&p.to_bytes());
-            }
-            Some(SumProof::Range(p)) => {
-                out.push(2);
-                out.extend_from_slice(&(p.width() as u32).to_be_bytes());
-                p.write_bytes(&mut out);
-            }
+        if let ContestSum::Range(p) = &self.sum {
+            p.write_bytes(&mut out);
         }
         out
     }
 
     /// Canonical decoding (`spec/crypto.md` §8.5): counts within bounds,
-    /// exact length, canonical points and scalars, `α_i` not the identity.
-    /// Whether the contest fits a rule is checked by `verify`.
+    /// exact length, canonical points and scalars, sent `α_i` not the
+    /// identity. Whether the contest fits a rule is checked by `verify`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         const WHAT: &str = "encrypted contest";
         let mut r = Reader::new(bytes, WHAT);
@@ -530,43 +584,86 @@ impl EncryptedContest {
             });
         }
         let n = n as usize;
-        let body = n * (64 + CdsRangeProof::encoded_len(R)) + 1;
-        if r.remaining() < body {
+        let (form, parameter) = match r.u8()? {
+            0 => (0, 0),
+            form @ (1 | 2) => (form, u64::from(r.u32()?)),
+            _ => {
+                return Err(DecodeError::OutOfRange {
+                    what: WHAT,
+                    detail: "unknown sum form",
+                })
+            }
+        };
+        if form == 1 && parameter > n as u64 * R {
+            return Err(DecodeError::OutOfRange {
+                what: WHAT,
+                detail: "exact sum above the options' total maximum",
+            });
+        }
+        if form == 2 && parameter > MAX_RANGE {
+            return Err(DecodeError::OutOfRange {
+                what: WHAT,
+                detail: "sum range width above 64",
+            });
+        }
+        let sent = if form == 1 { n - 1 } else { n };
+        let body = sent * 64
+            + n * CdsRangeProof::encoded_len(R)
+            + if form == 2 {
+                CdsRangeProof::encoded_len(parameter)
+            } else {
+                0
+            };
+        if r.remaining() != body {
             return Err(DecodeError::WrongLength {
                 what: WHAT,
-                expected: 8 + body,
+                expected: bytes.len() - r.remaining() + body,
                 got: bytes.len(),
             });
         }
-        let ciphertexts = (0..n)
+        let ciphertexts = (0..sent)
             .map(|_| EncodedCiphertext::from_bytes(r.bytes(64)?))
             .collect::<Result<Vec<_>, _>>()?;
         let option_proofs = (0..n)
             .map(|_| CdsRangeProof::read(&mut r, R))
             .collect::<Result<Vec<_>, _>>()?;
-        let sum_proof = match r.u8()? {
-            0 => None,
-            1 => Some(SumProof::Exact(SumExactProof::read(&mut r)?)),
-            2 => {
-                let w = u64::from(r.u32()?);
-                Some(SumProof::Range(SumRangeProof::from_cds(
-                    CdsRangeProof::read(&mut r, w)?,
-                )))
-            }
-            _ => {
-                return Err(DecodeError::OutOfRange {
-                    what: WHAT,
-                    detail: "unknown sum-proof tag",
-                })
-            }
+        let sum = match form {
+            1 => ContestSum::Implied(parameter),
+            2 => ContestSum::Range(SumRangeProof::from_cds(CdsRangeProof::read(
+                &mut r, parameter,
+            )?)),
+            _ => ContestSum::None,
         };
         r.finish()?;
         Ok(Self {
             ciphertexts,
             option_proofs,
-            sum_proof,
+            sum,
         })
     }
+}
+
+/// The `α` encodings of the sent ciphertexts of an encoded contest, in
+/// order, read from the exact bytes without decompressing anything (for
+/// fingerprints of ciphertexts, e.g. to recognise a challenged ballot's
+/// ciphertexts). Meant for bytes that [`EncryptedContest::from_bytes`]
+/// accepted; stops early on bytes too short.
+pub fn encoded_alphas(bytes: &[u8]) -> Vec<[u8; 32]> {
+    let n = bytes
+        .get(..4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let (header, sent) = match bytes.get(8) {
+        Some(0) => (9, n),
+        Some(1) => (13, n.saturating_sub(1)),
+        Some(2) => (13, n),
+        _ => return Vec::new(),
+    };
+    (0..sent)
+        .map_while(|i| {
+            let at = header + 64 * i;
+            bytes.get(at..at + 32)?.try_into().ok()
+        })
+        .collect()
 }
 
 /// Verifies many contests of the same rule with one batch
@@ -715,6 +812,49 @@ mod tests {
         swapped.ciphertexts.swap(0, 1);
         swapped.option_proofs.swap(0, 1);
         assert!(swapped.verify(&pk, &rule, &ctx).is_err());
+    }
+
+    #[test]
+    fn exact_sum_contests_imply_their_last_ciphertext() {
+        let (sk, pk, ctx, mut rng) = setup();
+        let rule = ContestRule::one_of(4).unwrap();
+        let (c, nonces) = encrypt_contest(&pk, &[0, 0, 0, 1], &rule, &ctx, &mut rng).unwrap();
+        assert_eq!(c.ciphertexts().len(), 3);
+        assert_eq!(c.implied_sum(), Some(1));
+        let all = c.option_ciphertexts();
+        assert_eq!(all[3], pk.encrypt_with(1, &nonces[3]));
+        assert_eq!(
+            crate::dlog::vartime_dlog(&sk.decrypt_to_point(&all[3]), 4),
+            Some(1)
+        );
+        let bytes = c.to_bytes();
+        let alphas = encoded_alphas(&bytes);
+        assert_eq!(alphas.len(), 3);
+        assert_eq!(alphas[2], *c.ciphertexts()[2].alpha().as_bytes());
+        // The same proofs under another exact sum: the implied ciphertext
+        // changes and its proof fails; the encoded L must match the rule.
+        let mut b = bytes.clone();
+        b[9..13].copy_from_slice(&2u32.to_be_bytes());
+        let two = EncryptedContest::from_bytes(&b).unwrap();
+        let rule2 = ContestRule::k_of_n(2, 4).unwrap();
+        assert!(two.verify(&pk, &rule2, &ctx).is_err());
+        assert!(matches!(
+            two.verify(&pk, &rule, &ctx),
+            Err(ContestError::RuleMismatch(_))
+        ));
+        // Dropping the last sent ciphertext's proof and ciphertext does not
+        // give a valid one-of-3.
+        let (c3, _) = encrypt_contest(
+            &pk,
+            &[1, 0, 0],
+            &ContestRule::approval(3).unwrap(),
+            &ctx,
+            &mut rng,
+        )
+        .unwrap();
+        assert!(c3
+            .verify(&pk, &ContestRule::one_of(3).unwrap(), &ctx)
+            .is_err());
     }
 
     #[test]

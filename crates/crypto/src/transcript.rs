@@ -152,6 +152,22 @@ impl ProofTranscript {
         Self(t)
     }
 
+    /// The part of [`Self::new`]`(protocol, ctx')` that proofs share when
+    /// their contexts `ctx'` are `ctx` plus one last item (the options of a
+    /// contest, `spec/crypto.md` §8.3): absorbing the prefix once and
+    /// cloning it gives the same transcripts as starting each from scratch.
+    pub fn prefix(protocol: &'static [u8], ctx: &ProofContext) -> TranscriptPrefix {
+        let mut t = Transcript::new(labels::DOMAIN);
+        t.append_message(labels::PROTOCOL, protocol);
+        t.append_message(labels::ELECTION, &ctx.election);
+        t.append_u64(labels::CONTEXT_ITEMS, ctx.items.len() as u64 + 1);
+        for (label, value) in &ctx.items {
+            t.append_message(labels::CONTEXT_LABEL, label);
+            t.append_message(labels::CONTEXT_VALUE, value);
+        }
+        TranscriptPrefix(t)
+    }
+
     /// Absorbs a point in its canonical 32-byte encoding.
     pub fn append_point(&mut self, label: &'static [u8], p: &RistrettoPoint) {
         self.0.append_message(label, p.compress().as_bytes());
@@ -187,5 +203,49 @@ impl ProofTranscript {
     /// The underlying merlin transcript (for bulletproofs, which takes one).
     pub fn as_merlin_mut(&mut self) -> &mut Transcript {
         &mut self.0
+    }
+}
+
+/// A transcript bound to the domain, protocol, election and every context
+/// item but the last ([`ProofTranscript::prefix`]).
+#[derive(Clone)]
+pub struct TranscriptPrefix(Transcript);
+
+impl TranscriptPrefix {
+    /// A copy completed with the last context item: equal to
+    /// `ProofTranscript::new(protocol, &ctx.clone().with(label, value))`.
+    pub fn finish(&self, label: &'static [u8], value: &[u8]) -> ProofTranscript {
+        let mut t = self.0.clone();
+        t.append_message(labels::CONTEXT_LABEL, label);
+        t.append_message(labels::CONTEXT_VALUE, value);
+        ProofTranscript(t)
+    }
+
+    /// [`Self::finish`] with an integer item (8 bytes big-endian, as
+    /// [`ProofContext::with_u64`]).
+    pub fn finish_u64(&self, label: &'static [u8], value: u64) -> ProofTranscript {
+        self.finish(label, &value.to_be_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_then_last_item_equals_a_fresh_transcript() {
+        let ctx = ProofContext::new([7; 32]).with(b"contest", b"governor");
+        let prefix = ProofTranscript::prefix(labels::CDS_RANGE, &ctx);
+        for i in 0..3u64 {
+            let mut a = prefix.finish_u64(labels::CTX_OPTION, i);
+            let mut b = ProofTranscript::new(
+                labels::CDS_RANGE,
+                &ctx.clone().with_u64(labels::CTX_OPTION, i),
+            );
+            assert_eq!(a.challenge_scalar(), b.challenge_scalar());
+        }
+        let mut a = prefix.finish_u64(labels::CTX_OPTION, 0);
+        let mut b = ProofTranscript::new(labels::CDS_RANGE, &ctx);
+        assert_ne!(a.challenge_scalar(), b.challenge_scalar());
     }
 }

@@ -368,31 +368,32 @@ fn contest_elements(rule: &ContestRule) -> Vec<(usize, bool)> {
     let n = rule.options() as usize;
     let R = rule.option_max() as usize;
     let mut v = Vec::new();
-    let mut off = 8;
+    // n, R, form, and L or w for forms 1 and 2.
+    let mut off = if rule.sum() == SumRule::Unconstrained {
+        9
+    } else {
+        13
+    };
     let mut push = |count: usize, is_point: bool, off: &mut usize| {
         for _ in 0..count {
             v.push((*off, is_point));
             *off += 32;
         }
     };
-    push(2 * n, true, &mut off);
+    let sent = if matches!(rule.sum(), SumRule::Exact(_)) {
+        n - 1
+    } else {
+        n
+    };
+    push(2 * sent, true, &mut off);
     for _ in 0..n {
         push(2 * (R + 1), true, &mut off);
         push(2 * R + 1, false, &mut off);
     }
-    off += 1; // sum tag
-    match rule.sum() {
-        SumRule::Unconstrained => {}
-        SumRule::Exact(_) => {
-            push(2, true, &mut off);
-            push(1, false, &mut off);
-        }
-        SumRule::Range { min, max } => {
-            let w = (max - min) as usize;
-            off += 4;
-            push(2 * (w + 1), true, &mut off);
-            push(2 * w + 1, false, &mut off);
-        }
+    if let SumRule::Range { min, max } = rule.sum() {
+        let w = (max - min) as usize;
+        push(2 * (w + 1), true, &mut off);
+        push(2 * w + 1, false, &mut off);
     }
     v
 }
@@ -430,10 +431,17 @@ proptest! {
         let ctx = ctx_from(6, b"cred");
         let (c, nonces) = encrypt_contest(&pk, &sel, &rule, &ctx, &mut rng).unwrap();
         prop_assert!(contest_single(&c, &pk, &rule, &ctx) && contest_batched(&c, &pk, &rule, &ctx));
-        for (i, ct) in c.ciphertexts().iter().enumerate() {
-            prop_assert_eq!(ct.ciphertext(), pk.encrypt_with(sel[i], &nonces[i]));
+        // Every option's ciphertext (the implied one included) re-encrypts
+        // from its selection and nonce; the sent ones are its prefix.
+        let all = c.option_ciphertexts();
+        prop_assert_eq!(all.len(), sel.len());
+        for (i, ct) in all.iter().enumerate() {
+            prop_assert_eq!(*ct, pk.encrypt_with(sel[i], &nonces[i]));
         }
-        let sum: Ciphertext = c.ciphertexts().iter().map(|ct| ct.ciphertext()).sum();
+        for (sent, ct) in c.ciphertexts().iter().zip(&all) {
+            prop_assert_eq!(sent.ciphertext(), *ct);
+        }
+        let sum: Ciphertext = all.iter().copied().sum();
         let total: u64 = sel.iter().sum();
         prop_assert_eq!(tallyboard_crypto::dlog::vartime_dlog(&sk.decrypt_to_point(&sum), 1000), Some(total));
 
@@ -454,13 +462,16 @@ proptest! {
         let d = EncryptedContest::from_bytes(&b2).unwrap();
         prop_assert!(!contest_single(&d, &pk, &rule, &ctx));
         prop_assert!(!contest_batched(&d, &pk, &rule, &ctx));
-        let n = rule.options() as usize;
-        // Context: flipped bits, another option order.
+        // Context: flipped bits, another option order. (A one-option
+        // exact-sum contest sends no ciphertext: its only statement, that
+        // (𝟙, L·G) encrypts L, is public and its proof holds in any context.)
         let c2 = flip_ctx(6, b"cred", bit);
-        prop_assert!(!contest_single(&c, &pk, &rule, &c2) && !contest_batched(&c, &pk, &rule, &c2));
-        let o = (bit % n) as u32;
-        prop_assert!(c.option_proofs()[o as usize].verify(&option_context(&ctx, o), &pk, rule.option_max(), &c.ciphertexts()[o as usize]).is_ok());
-        prop_assert!(c.option_proofs()[o as usize].verify(&option_context(&ctx, o + 1), &pk, rule.option_max(), &c.ciphertexts()[o as usize]).is_err());
+        if !c.ciphertexts().is_empty() {
+            prop_assert!(!contest_single(&c, &pk, &rule, &c2) && !contest_batched(&c, &pk, &rule, &c2));
+            let o = (bit % c.ciphertexts().len()) as u32;
+            prop_assert!(c.option_proofs()[o as usize].verify(&option_context(&ctx, o), &pk, rule.option_max(), &c.ciphertexts()[o as usize]).is_ok());
+            prop_assert!(c.option_proofs()[o as usize].verify(&option_context(&ctx, o + 1), &pk, rule.option_max(), &c.ciphertexts()[o as usize]).is_err());
+        }
         // Statement: another key, another rule.
         let (_, pk2) = keypair(&mut rng);
         prop_assert!(!contest_single(&c, &pk2, &rule, &ctx) && !contest_batched(&c, &pk2, &rule, &ctx));
@@ -513,19 +524,19 @@ proptest! {
                 0 | 1 => (c, ctx),
                 // a response scalar of option 0 replaced
                 2 => {
-                    let off = 8 + 3 * 64 + 4 * 32 + 32;
+                    let off = 13 + 2 * 64 + 4 * 32 + 32;
                     bytes[off..off + 32].copy_from_slice(&random_scalar(&mut rng).to_bytes());
                     (EncryptedContest::from_bytes(&bytes).unwrap(), ctx)
                 }
                 // a ciphertext replaced by an encryption of 2 (proof made for another)
                 3 => {
                     let (ct, _) = pk.encrypt(1, &mut rng);
-                    bytes[8..72].copy_from_slice(&ct.to_bytes());
+                    bytes[13..77].copy_from_slice(&ct.to_bytes());
                     (EncryptedContest::from_bytes(&bytes).unwrap(), ctx)
                 }
-                // the sum proof's commitment replaced
+                // a commitment of the implied last option's proof replaced
                 4 => {
-                    let off = bytes.len() - 96;
+                    let off = 13 + 2 * 64 + 2 * CdsRangeProof::encoded_len(1);
                     bytes[off..off + 32].copy_from_slice(&(hash_to_group(b"x")).compress().to_bytes());
                     (EncryptedContest::from_bytes(&bytes).unwrap(), ctx)
                 }
@@ -586,17 +597,33 @@ fn decoding_rejects_every_malformed_class() {
         EncryptedContest::from_bytes(&b),
         Err(DecodeError::OutOfRange { .. })
     ));
-    // Unknown sum tag.
-    let tag = 8 + 2 * 64 + 2 * CdsRangeProof::encoded_len(1);
+    // Unknown sum form; an exact sum above n·R.
     let mut b = bytes.clone();
-    b[tag] = 7;
+    b[8] = 7;
     assert!(matches!(
         EncryptedContest::from_bytes(&b),
         Err(DecodeError::OutOfRange { .. })
     ));
+    let mut b = bytes.clone();
+    b[9..13].copy_from_slice(&3u32.to_be_bytes());
+    assert!(matches!(
+        EncryptedContest::from_bytes(&b),
+        Err(DecodeError::OutOfRange { .. })
+    ));
+    // Form 0 (no sum constraint) with the ciphertexts of form 1: too short.
+    let mut b = bytes[..9].to_vec();
+    b[8] = 0;
+    b.extend_from_slice(&bytes[13..]);
+    assert!(matches!(
+        EncryptedContest::from_bytes(&b),
+        Err(DecodeError::WrongLength { .. })
+    ));
+    // One-of-2 sends one ciphertext (the second is implied), after a
+    // 13-byte header: n, R, form 1, L.
+    assert_eq!(bytes.len(), 13 + 64 + 2 * CdsRangeProof::encoded_len(1));
     // Identity α.
     let mut b = bytes.clone();
-    b[8..40].copy_from_slice(&[0u8; 32]);
+    b[13..45].copy_from_slice(&[0u8; 32]);
     assert!(matches!(
         EncryptedContest::from_bytes(&b),
         Err(DecodeError::IdentityPoint { .. })
@@ -608,13 +635,13 @@ fn decoding_rejects_every_malformed_class() {
         x
     }] {
         let mut b = bytes.clone();
-        b[40..72].copy_from_slice(&bad);
+        b[45..77].copy_from_slice(&bad);
         assert!(matches!(
             EncryptedContest::from_bytes(&b),
             Err(DecodeError::InvalidPoint { .. })
         ));
         let mut b = bytes.clone();
-        b[8 + 128..8 + 160].copy_from_slice(&bad); // a commitment
+        b[77..109].copy_from_slice(&bad); // a commitment
         assert!(matches!(
             EncryptedContest::from_bytes(&b),
             Err(DecodeError::InvalidPoint { .. })
@@ -622,7 +649,7 @@ fn decoding_rejects_every_malformed_class() {
     }
     // Non-canonical scalar: ℓ in place of a response.
     let mut b = bytes.clone();
-    let z0 = 8 + 128 + 4 * 32 + 32;
+    let z0 = 77 + 4 * 32 + 32;
     b[z0..z0 + 32].copy_from_slice(&ELL);
     assert!(matches!(
         EncryptedContest::from_bytes(&b),

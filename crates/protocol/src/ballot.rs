@@ -148,7 +148,7 @@ impl SealedContest {
     /// One ciphertext per option.
     pub fn ciphertexts(&self) -> Vec<Ciphertext> {
         match self {
-            Self::Choice(c) => c.ciphertexts().iter().map(|e| e.ciphertext()).collect(),
+            Self::Choice(c) => c.option_ciphertexts(),
             Self::Points(p) => p.ciphertexts.clone(),
         }
     }

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
+use tallyboard_crypto::contest::encoded_alphas;
 use tallyboard_crypto::ed25519::{PreparedSignature, SignatureBatch};
 use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::ballot::CheckedBallot;
@@ -227,23 +228,16 @@ struct ChunkOut {
     items: Vec<Item>,
 }
 
-/// The ciphertext α encodings of a ballot (for V6.2), from the exact bytes
-/// for choice contests, compressed from the points otherwise.
+/// The ciphertext α encodings of a ballot (for V6.2): of the sent
+/// ciphertexts, from the exact bytes, for choice contests (an implied last
+/// ciphertext, `spec/crypto.md` §8.2, is a function of them); compressed
+/// from the points otherwise.
 fn ballot_alphas(m: &ElectionManifest, b: &v1::Ballot, checked: &CheckedBallot) -> Vec<[u8; 32]> {
     use tallyboard_protocol::ballot::ContestSpec;
     let mut out = Vec::new();
     for (ec, (pos, cts)) in b.contests.iter().zip(&checked.contests) {
         match m.specs.get(*pos) {
-            Some(ContestSpec::Choice(_)) => {
-                for i in 0..cts.len() {
-                    let at = 8 + 64 * i;
-                    if let Some(a) = ec.encrypted.get(at..at + 32) {
-                        let mut x = [0u8; 32];
-                        x.copy_from_slice(a);
-                        out.push(x);
-                    }
-                }
-            }
+            Some(ContestSpec::Choice(_)) => out.extend(encoded_alphas(&ec.encrypted)),
             _ => out.extend(cts.iter().map(|c| c.alpha.compress().to_bytes())),
         }
     }

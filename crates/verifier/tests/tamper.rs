@@ -228,7 +228,8 @@ fn ciphertext_byte_changed() {
     let mut e = g.entries.clone();
     let i = ballots_of(g, &e, 7)[0];
     let mut b = ballot_payload(&e[i]);
-    b.contests[0].encrypted[8 + 64 + 40] ^= 0x01; // β of option 1
+    // β of option 1, after the 13-byte header (n, R, exact-sum form, L).
+    b.contests[0].encrypted[13 + 64 + 40] ^= 0x01;
     let cred = g.election.credential(7).unwrap();
     e[i] = resign(&cred.0, body(&e[i]), Payload::Ballot(b));
     retally(g, &mut e);
@@ -243,7 +244,9 @@ fn proofs_swapped() {
     let mut e = g.entries.clone();
     let (i, j) = (ballots_of(g, &e, 10)[0], ballots_of(g, &e, 11)[0]);
     let (mut a, mut b) = (ballot_payload(&e[i]), ballot_payload(&e[j]));
-    let cut = 8 + 64 * 5;
+    // The proofs start after the header and the 4 sent ciphertexts (the
+    // fifth is implied, spec/crypto.md §8.2).
+    let cut = 13 + 64 * 4;
     let pa = a.contests[0].encrypted.split_off(cut);
     let pb = b.contests[0].encrypted.split_off(cut);
     a.contests[0].encrypted.extend(pb);
@@ -377,9 +380,9 @@ fn second_ballot_counted_under_first_counts() {
     let b = ballots_of(&g, &e, 0);
     let cts = |i: usize| -> Vec<Ciphertext> {
         let bb = ballot_payload(&e[i]).contests[0].encrypted.clone();
-        (0..5)
-            .map(|k| Ciphertext::from_bytes(&bb[8 + 64 * k..8 + 64 * (k + 1)]).unwrap())
-            .collect()
+        tallyboard_crypto::contest::EncryptedContest::from_bytes(&bb)
+            .unwrap()
+            .option_ciphertexts()
     };
     let (first, second) = (cts(b[0]), cts(b[1]));
     for (k, c) in tally.contests[0].ciphertexts.iter_mut().enumerate() {

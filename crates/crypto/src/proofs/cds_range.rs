@@ -229,12 +229,46 @@ pub(crate) fn option_statement(
     R: u64,
     ct: &EncodedCiphertext,
 ) -> ProofTranscript {
-    let mut t = ProofTranscript::new(labels::CDS_RANGE, ctx);
+    statement_after(ProofTranscript::new(labels::CDS_RANGE, ctx), pk, R, ct)
+}
+
+/// [`option_statement`] continuing `t`, a transcript already bound to the
+/// protocol and context (e.g. from a shared prefix).
+pub(crate) fn statement_after(
+    mut t: ProofTranscript,
+    pk: &PublicKey,
+    R: u64,
+    ct: &EncodedCiphertext,
+) -> ProofTranscript {
     t.append_message(labels::MSG_G, g_bytes());
     t.append_message(labels::MSG_K, &pk.to_bytes());
     t.append_u64(labels::MSG_RANGE, R);
     t.append_message(labels::MSG_ALPHA, ct.alpha().as_bytes());
     t.append_message(labels::MSG_BETA, ct.beta().as_bytes());
+    t
+}
+
+/// The statement of the proof about an implied ciphertext
+/// `(−Σ α_i, L·G − Σ β_i)` (`spec/crypto.md` §8.2), continuing `t`:
+/// `"G" G, "K" K, "R" R, "L" L, "n" (number of sent ciphertexts)`, then
+/// `"alpha" α_i, "beta" β_i` for every sent ciphertext — which determine
+/// the implied one without compressing it.
+pub(crate) fn implied_statement_after(
+    mut t: ProofTranscript,
+    pk: &PublicKey,
+    R: u64,
+    L: u64,
+    sent: &[EncodedCiphertext],
+) -> ProofTranscript {
+    t.append_message(labels::MSG_G, g_bytes());
+    t.append_message(labels::MSG_K, &pk.to_bytes());
+    t.append_u64(labels::MSG_RANGE, R);
+    t.append_u64(labels::MSG_SUM, L);
+    t.append_u64(labels::MSG_COUNT, sent.len() as u64);
+    for ct in sent {
+        t.append_message(labels::MSG_ALPHA, ct.alpha().as_bytes());
+        t.append_message(labels::MSG_BETA, ct.beta().as_bytes());
+    }
     t
 }
 
@@ -346,15 +380,32 @@ impl CdsRangeProof {
         shift: u64,
         batch: &mut BatchVerifier<RNG>,
     ) {
+        self.push_signed_equations(c, k, alpha, beta, false, &Scalar::from(shift), batch);
+    }
+
+    /// [`Self::push_equations`] for `α = ±Σ alpha`, `β = ±Σ beta − shift·G`,
+    /// with the minus sign when `negate` (an implied ciphertext,
+    /// `spec/crypto.md` §8.2, has `negate` and `shift = −L`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_signed_equations<RNG: RngCore + CryptoRng>(
+        &self,
+        c: &Scalar,
+        k: Base,
+        alpha: &[Base],
+        beta: &[Base],
+        negate: bool,
+        shift: &Scalar,
+        batch: &mut BatchVerifier<RNG>,
+    ) {
         let R = self.commitments.len() - 1;
         let c_R = c - self.challenges.iter().sum::<Scalar>();
-        let shift = Scalar::from(shift);
         for (j, ((a, b), z)) in self.commitments.iter().zip(&self.responses).enumerate() {
             let c_j = if j == R { c_R } else { self.challenges[j] };
+            let c_s = if negate { -c_j } else { c_j };
             batch.push_equation_short(
                 [(Scalar::ONE, Base::Point(*a.point())), (-z, Base::G)]
                     .into_iter()
-                    .chain(alpha.iter().map(|&base| (c_j, base))),
+                    .chain(alpha.iter().map(|&base| (c_s, base))),
             );
             batch.push_equation_short(
                 [
@@ -363,7 +414,7 @@ impl CdsRangeProof {
                     (-(c_j * (shift + Scalar::from(j as u64))), Base::G),
                 ]
                 .into_iter()
-                .chain(beta.iter().map(|&base| (c_j, base))),
+                .chain(beta.iter().map(|&base| (c_s, base))),
             );
         }
     }
