@@ -132,7 +132,8 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
         I: IntoIterator<Item = (Scalar, Base)>,
     {
         for (c, base) in terms {
-            let wc = w * c;
+            // A commitment's coefficient is 1 (spec/crypto.md §5.1).
+            let wc = if c == Scalar::ONE { w } else { w * c };
             match base {
                 Base::G => self.g += wc,
                 Base::H => self.h += wc,

@@ -38,7 +38,9 @@
 //! form 2: CDS proof for [0, w]
 //! ```
 
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::Identity;
 use rand_core::{CryptoRng, OsRng, RngCore};
 use thiserror::Error;
 
@@ -46,7 +48,7 @@ use crate::batch::{Base, BatchVerifier};
 use crate::elgamal::{Ciphertext, EncodedCiphertext, Nonce, PublicKey};
 use crate::encoding::{EncodedPoint, Reader};
 use crate::error::{DecodeError, ProofError};
-use crate::generators::G;
+use crate::generators::{G_table, G};
 use crate::proofs::cds_range::{
     commitments_challenge, encrypt_halves, implied_statement_after, pair_up, statement_after,
     CdsProver, CdsRangeProof, MAX_RANGE,
@@ -416,9 +418,15 @@ impl EncryptedContest {
         let mut out: Vec<Ciphertext> = self.ciphertexts.iter().map(|c| c.ciphertext()).collect();
         if let ContestSum::Implied(L) = self.sum {
             let sum: Ciphertext = out.iter().copied().sum();
+            // L·G: public, usually 1·G; the table when larger.
+            let lg = match L {
+                0 => RistrettoPoint::identity(),
+                1 => G(),
+                _ => G_table() * &Scalar::from(L),
+            };
             out.push(Ciphertext {
                 alpha: -sum.alpha,
-                beta: G() * Scalar::from(L) - sum.beta,
+                beta: lg - sum.beta,
             });
         }
         out

@@ -126,6 +126,41 @@ pub fn decode_entry(bytes: &[u8]) -> Result<DecodedEntry, RuleError> {
 /// verifies; if it does not, the error is [`bad_entry_signature`], as from
 /// `decode_entry`. For verifiers of large records (`spec/checks.md` §11).
 pub fn decode_entry_deferred(bytes: &[u8]) -> Result<(DecodedEntry, PreparedSignature), RuleError> {
+    decode_entry_deferred_with(bytes, &mut AuthorKeys::default())
+}
+
+/// Author keys already parsed, so that the entries of an author who posts
+/// many (the issuer's issuance entries, the trustees', the
+/// administrator's) decompress its key once. Ballot authors are
+/// credential keys, each used for about one entry: they are not kept.
+#[derive(Default)]
+pub struct AuthorKeys(Vec<VerifyingKey>);
+
+impl AuthorKeys {
+    /// Most keys kept (the oldest is dropped first).
+    const MAX: usize = 8;
+
+    fn parse(&mut self, bytes: &[u8], keep: bool) -> Result<VerifyingKey, RuleError> {
+        if let Some(k) = self.0.iter().find(|k| k.as_bytes().as_slice() == bytes) {
+            return Ok(*k);
+        }
+        let key = parse_verifying_key(bytes, rules::ENTRY_SIGNATURE, "author key")?;
+        if keep {
+            if self.0.len() == Self::MAX {
+                self.0.remove(0);
+            }
+            self.0.push(key);
+        }
+        Ok(key)
+    }
+}
+
+/// [`decode_entry_deferred`] with a cache of author keys, for callers that
+/// decode many entries.
+pub fn decode_entry_deferred_with(
+    bytes: &[u8],
+    keys: &mut AuthorKeys,
+) -> Result<(DecodedEntry, PreparedSignature), RuleError> {
     if bytes.len() > MAX_ENTRY_BYTES {
         return Err(too_big(
             rules::ENTRY_SIZE,
@@ -145,7 +180,11 @@ pub fn decode_entry_deferred(bytes: &[u8]) -> Result<(DecodedEntry, PreparedSign
             "entry body has no payload (or an unknown payload type)",
         ));
     }
-    let author = parse_verifying_key(&body.author_key, rules::ENTRY_SIGNATURE, "author key")?;
+    let is_ballot = matches!(
+        body.payload,
+        Some(v1::entry_body::Payload::Ballot(_) | v1::entry_body::Payload::ChallengedBallot(_))
+    );
+    let author = keys.parse(&body.author_key, !is_ballot)?;
     let sig_bytes: [u8; 64] = entry.signature.as_slice().try_into().map_err(|_| {
         invalid(
             rules::ENTRY_SIGNATURE,

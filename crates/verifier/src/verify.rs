@@ -30,12 +30,12 @@ use tallyboard_crypto::ed25519::{PreparedSignature, SignatureBatch};
 use tallyboard_crypto::elgamal::Ciphertext;
 use tallyboard_protocol::ballot::CheckedBallot;
 use tallyboard_protocol::caucus;
-use tallyboard_protocol::entry::bad_entry_signature;
+use tallyboard_protocol::entry::{bad_entry_signature, decode_entry_deferred_with, AuthorKeys};
 use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
-    decode_entry_deferred, verify_deferred_batch, DecodedEntry, DeferredBallotProofs, Prechecked,
-    Prechecker, RecordState, RuleError,
+    verify_deferred_batch, DecodedEntry, DeferredBallotProofs, Prechecked, Prechecker, RecordState,
+    RuleError,
 };
 use tallyboard_threshold::{DkgMessage, PartialDecryption};
 use tallyboard_tlog::{
@@ -310,9 +310,10 @@ fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
     let generation = pre.generation();
     let mut rng =
         ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed()));
+    let mut keys = AuthorKeys::default();
     let decoded: Vec<_> = chunk
         .iter()
-        .map(|raw| decode_entry_deferred(&raw.bytes))
+        .map(|raw| decode_entry_deferred_with(&raw.bytes, &mut keys))
         .collect();
     let signed = verify_signatures(&decoded, &mut rng);
     let mut staged = Vec::with_capacity(chunk.len());
