@@ -108,7 +108,7 @@ fn ballot(c: &mut Crit) {
     });
     let (contest, _) = encrypt_contest(&pk, &[0, 1, 0, 0, 0], &rule, &ctx, &mut rng).expect("ok");
     let bytes = contest.to_bytes();
-    g.bench_function("decode (32 point decompressions)", |b| {
+    g.bench_function("decode (28 point decompressions)", |b| {
         b.iter(|| EncryptedContest::from_bytes(black_box(&bytes)).expect("ok"))
     });
     g.bench_function("verify one by one (decoded)", |b| {

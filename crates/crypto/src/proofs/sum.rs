@@ -493,16 +493,6 @@ impl SumRangeProof {
     }
 }
 
-/// The sum proof of a contest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant)] // one per contest, kept inline
-pub enum SumProof {
-    /// The sum is exactly `L`.
-    Exact(SumExactProof),
-    /// The sum is in `[min, max]`.
-    Range(SumRangeProof),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
