@@ -141,7 +141,7 @@ fn main() {
         .map(|e| decode_entry_deferred(e).unwrap().0)
         .collect();
     let contests = per_item(
-        "ballot: rules and contest decoding (32 point decompressions)",
+        "ballot: rules and contest decoding (28 point decompressions)",
         ballots.len(),
         || {
             for d in decoded {
