@@ -11,12 +11,13 @@
 //!   sign two different trees of one size.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use tallyboard_tlog::{is_valid_key_name, Ed25519Signer, Ed25519Verifier};
 use zeroize::Zeroizing;
+
+use crate::fsutil::{self, SecretFileError};
 
 /// File name of the board's private key seed.
 pub const KEY_FILE: &str = "board.key";
@@ -86,47 +87,21 @@ pub fn check_origin(origin: &str) -> Result<(), KeyFileError> {
 
 /// Creates the data directory (mode 0700 on Unix) if it does not exist.
 pub fn create_data_dir(dir: &Path) -> Result<(), KeyFileError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io("create directory", dir))
+    fsutil::create_private_dir(dir).map_err(io("create directory", dir))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), KeyFileError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("sync directory", dir))?;
-    Ok(())
+    fsutil::sync_dir(dir).map_err(io("sync directory", dir))
 }
 
 fn read_seed(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let mut file = File::open(path).map_err(io("open", path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file
-            .metadata()
-            .map_err(io("stat", path))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyFileError::KeyFilePermissions {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-    }
-    let mut buf = Zeroizing::new(Vec::with_capacity(33));
-    (&mut file)
-        .take(33)
-        .read_to_end(&mut buf)
-        .map_err(io("read", path))?;
+    let buf = fsutil::read_secret(path, 33).map_err(|e| match e {
+        SecretFileError::Io(what, e) => io(what, path)(e),
+        SecretFileError::Permissions(mode) => KeyFileError::KeyFilePermissions {
+            path: path.to_owned(),
+            mode,
+        },
+    })?;
     let seed: Zeroizing<[u8; 32]> =
         Zeroizing::new(
             buf.as_slice()
@@ -143,17 +118,7 @@ fn create_seed(dir: &Path, path: &Path) -> Result<SigningKey, KeyFileError> {
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
     let tmp = dir.join(format!("{KEY_FILE}.tmp"));
     let _ = fs::remove_file(&tmp);
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(io("create", &tmp))?;
-    f.write_all(seed.as_ref()).map_err(io("write", &tmp))?;
-    f.sync_all().map_err(io("sync", &tmp))?;
-    drop(f);
+    fsutil::write_new(&tmp, seed.as_ref(), 0o600).map_err(|(what, e)| io(what, &tmp)(e))?;
     // Another process may have created the key meanwhile: keep theirs.
     if path.exists() {
         let _ = fs::remove_file(&tmp);

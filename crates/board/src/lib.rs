@@ -35,6 +35,7 @@ mod board;
 pub mod client;
 mod error;
 mod frontier;
+pub mod fsutil;
 pub mod keys;
 pub mod receipt;
 mod sequencer;

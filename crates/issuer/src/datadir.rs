@@ -14,13 +14,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
+use tallyboard_board::fsutil::{self, SecretFileError};
 use zeroize::Zeroizing;
 
 use crate::codes::{hash_codes_parallel, Argon2Profile, CodeError, EnrollmentCode};
@@ -209,73 +209,37 @@ impl PublicKeysFile {
 
 /// Creates a directory (mode 0700) if missing.
 fn create_dir(dir: &Path) -> Result<(), DataDirError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io("create directory", dir))
+    fsutil::create_private_dir(dir).map_err(io("create directory", dir))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), DataDirError> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("sync directory", dir))?;
-    Ok(())
+    fsutil::sync_dir(dir).map_err(io("sync directory", dir))
 }
 
 /// Writes a new file (refusing to overwrite) with `mode`, and syncs it.
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(path).map_err(|e| {
+    fsutil::write_new(path, bytes, mode).map_err(|(what, e)| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             DataDirError::Exists(path.to_owned())
         } else {
-            DataDirError::Io {
-                what: "create",
-                path: path.to_owned(),
-                source: e,
-            }
+            io(what, path)(e)
         }
-    })?;
-    file.write_all(bytes).map_err(io("write", path))?;
-    file.sync_all().map_err(io("sync", path))
+    })
 }
 
 /// Reads a secret file, refusing one that group or others can access.
 fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, DataDirError> {
-    let mut file = File::open(path).map_err(io("open", path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = file
-            .metadata()
-            .map_err(io("stat", path))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(DataDirError::Permissions {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-    }
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.read_to_end(&mut bytes).map_err(io("read", path))?;
-    Ok(bytes)
+    fsutil::read_secret(path, MAX_SECRET_FILE).map_err(|e| match e {
+        SecretFileError::Io(what, e) => io(what, path)(e),
+        SecretFileError::Permissions(mode) => DataDirError::Permissions {
+            path: path.to_owned(),
+            mode,
+        },
+    })
 }
+
+/// Largest secret file read (an RSA-4096 PKCS#8 key is about 2.4 KB).
+const MAX_SECRET_FILE: u64 = 64 * 1024;
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
