@@ -335,11 +335,13 @@ pub fn blind<R: RngCore + CryptoRng>(
 ) -> Result<(Vec<u8>, BlindingSecret), CredentialError> {
     let fingerprint = fixed32(fingerprint, CredentialError::FingerprintLength)?;
     let credential_key = fixed32(credential_key, CredentialError::CredentialKeyLength)?;
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&credential_key)
-        .map_err(|_| CredentialError::CredentialKeyInvalid)?;
-    if vk.is_weak() {
-        return Err(CredentialError::CredentialKeyInvalid);
-    }
+    // The board's rule for author keys (spec/crypto.md §10.1, rule 1).
+    tallyboard_protocol::entry::parse_verifying_key(
+        &credential_key,
+        "credential",
+        "credential key",
+    )
+    .map_err(|_| CredentialError::CredentialKeyInvalid)?;
     let message = credential_message(&fingerprint, &credential_key);
     let result = pk
         .inner
@@ -574,6 +576,24 @@ mod tests {
         identity[0] = 1;
         assert_eq!(
             blind(pk, &[0; 32], &identity, &mut rng).map(|_| ()),
+            Err(CredentialError::CredentialKeyInvalid)
+        );
+        // A point of large order with a small y, written as y + p (not
+        // canonical): ed25519-dalek decodes it, but the board refuses it as
+        // an author key, so blinding it would waste the code.
+        let y = (2u8..19)
+            .find(|&y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok_and(|k| !k.is_weak())
+            })
+            .unwrap();
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xed + y;
+        non_canonical[31] = 0x7f;
+        assert!(ed25519_dalek::VerifyingKey::from_bytes(&non_canonical).is_ok());
+        assert_eq!(
+            blind(pk, &[0; 32], &non_canonical, &mut rng).map(|_| ()),
             Err(CredentialError::CredentialKeyInvalid)
         );
         assert_eq!(

@@ -178,6 +178,43 @@ fn garbage_and_tampering_are_typed_errors() {
         .check_and_apply(&entry_msg.encode_to_vec())
         .unwrap_err();
     assert_eq!(e.rule, rules::ENTRY_SIGNATURE);
+    // The author key written non-canonically (y + p for the key's y, which
+    // is possible when y < 19: here the identity, y = 1, as y = p + 1):
+    // refused as an encoding before any curve arithmetic (spec/crypto.md
+    // §10.1), and a small-order key as such.
+    let mut body = v1::EntryBody::decode(entry_msg.body.as_slice()).unwrap();
+    for (key, what) in [
+        (
+            {
+                let mut y = [0xffu8; 32];
+                y[0] = 0xee;
+                y[31] = 0x7f;
+                y
+            },
+            "canonical",
+        ),
+        (
+            {
+                let mut y = [0u8; 32];
+                y[0] = 1;
+                y
+            },
+            "small order",
+        ),
+    ] {
+        body.author_key = key.to_vec();
+        let forged = v1::Entry {
+            body: body.encode_to_vec(),
+            signature: vec![0; 64],
+        };
+        let e = s
+            .state
+            .check_and_apply(&forged.encode_to_vec())
+            .unwrap_err();
+        assert_eq!(e.rule, rules::ENTRY_SIGNATURE);
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    assert_eq!(s.state.len(), len);
     // Wrong fingerprint.
     let e = s
         .state
