@@ -587,7 +587,7 @@ mod tests {
                 b[0] = y;
                 ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok_and(|k| !k.is_weak())
             })
-            .unwrap();
+            .expect("a point of large order with y < 19");
         let mut non_canonical = [0xffu8; 32];
         non_canonical[0] = 0xed + y;
         non_canonical[31] = 0x7f;
