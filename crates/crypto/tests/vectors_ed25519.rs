@@ -257,3 +257,28 @@ fn ed25519_vectors() {
     );
     check(&committed);
 }
+
+/// Every point of order dividing 8 as the offset of `R`: the cofactored rule
+/// accepts the signature alone and in every batch (a cofactorless batch
+/// would drop it with probability 1/8), while `verify_strict` accepts it
+/// only for the identity offset.
+#[test]
+fn torsion_in_r_is_judged_alike_alone_and_in_batches() {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let a = random_scalar(&mut rng);
+    let key = (ED25519_BASEPOINT_POINT * a).compress().to_bytes();
+    let A = vartime_decode_point(&key, "key").expect("key");
+    for (i, t) in EIGHT_TORSION.iter().enumerate() {
+        let sig = sign(&a, &key, &random_scalar(&mut rng), t, b"torsion");
+        let p = PreparedSignature::vartime_new(&key, &A, b"torsion", &sig).expect("encodings");
+        assert!(p.vartime_verify(), "torsion {i}");
+        for seed in 0..16 {
+            assert!(batch(&[&p], seed), "torsion {i} seed {seed}");
+        }
+        let strict = ed25519_dalek::VerifyingKey::from_bytes(&key)
+            .expect("key")
+            .verify_strict(b"torsion", &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok();
+        assert_eq!(strict, i == 0, "verify_strict differs only by torsion");
+    }
+}
