@@ -32,11 +32,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use common::{decrypt_round, entry_index, open_election, s, Board, Harness, Voter};
+use common::{decrypt_round, entry_index, open_election, parallel, s, Board, Harness, Voter};
 
 /// The board's checkpoint origin.
 const ORIGIN: &str = "tallyboard/it-caucus";
@@ -136,9 +134,6 @@ const DELEGATES: [[u32; 5]; 4] = [
     [1, 0, 0, 2, 0],
     [1, 0, 0, 0, 0],
 ];
-/// Participants running at the same time.
-const PARALLEL: usize = 8;
-
 /// A participant of the test caucus.
 #[derive(Debug, Clone)]
 struct Participant {
@@ -377,50 +372,6 @@ fn realign(h: &Harness, board: &Board, v: usize) -> Result<(Move, Option<u64>), 
     Ok((m, entry_index(&out.stdout, "cast")))
 }
 
-/// Runs `job` for every index below `n`, [`PARALLEL`] at a time; stops
-/// early and panics with every error if one fails.
-fn parallel<T: Send>(
-    h: &Harness,
-    n: usize,
-    job: impl Fn(usize) -> Result<T, String> + Sync,
-) -> BTreeMap<usize, T> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results = Mutex::new(BTreeMap::new());
-    let errors = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    match job(i) {
-                        Ok(r) => {
-                            results.lock().expect("results").insert(i, r);
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            errors.lock().expect("errors").push(e);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let errors = errors.into_inner().expect("errors");
-    assert!(
-        errors.is_empty(),
-        "{}\n{}",
-        errors.join("\n"),
-        h.service_reports()
-    );
-    let results = results.into_inner().expect("results");
-    assert_eq!(results.len(), n, "every job ran");
-    results
-}
-
 /// Per precinct and group: a count.
 type Counts = Vec<Vec<u64>>;
 
@@ -513,7 +464,7 @@ fn caucus_over_processes() {
     let setup = started.elapsed();
 
     // 2. The first alignment.
-    parallel(&h, all.len(), |v| {
+    parallel(&h, all.len(), "first alignment", |v| {
         first_alignment(&h, &board, &issuer, &voters[v], &all[v])
     });
     let mut first = zero_counts();
@@ -588,7 +539,7 @@ fn caucus_over_processes() {
             "the test covers every kind of outcome"
         );
     }
-    let moves = parallel(&h, n, |v| realign(&h, &board, v));
+    let moves = parallel(&h, n, "realignment", |v| realign(&h, &board, v));
     let mut fin = zero_counts();
     for (k, counts) in first.iter().enumerate() {
         for (g, &c) in counts.iter().enumerate() {

@@ -31,11 +31,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use common::{decrypt_round, entry_index, line_after, open_election, s, Board, Harness, Voter};
+use common::{
+    decrypt_round, entry_index, line_after, open_election, parallel, s, Board, Harness, Voter,
+};
 
 /// The board's checkpoint origin.
 const ORIGIN: &str = "tallyboard/it-e2e";
@@ -43,8 +43,6 @@ const ORIGIN: &str = "tallyboard/it-e2e";
 const VOTERS: u64 = 60;
 /// The two districts; voter `v` lives in `DISTRICTS[v % 2]`.
 const DISTRICTS: [&str; 2] = ["ward-1", "ward-2"];
-/// Voters running at the same time.
-const PARALLEL: usize = 8;
 /// Contest 1, one-of-n.
 const MAYOR: [&str; 4] = ["okafor", "lindqvist", "tanaka", "moreau"];
 /// Contest 2, approval (any subset, the empty one included).
@@ -336,38 +334,9 @@ fn election_over_processes() {
     let setup = started.elapsed();
 
     // 2. Voting, PARALLEL voters at a time.
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<BTreeMap<u64, Voted>> = Mutex::new(BTreeMap::new());
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let Some(voter) = voters.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    match vote(&h, &board, &issuer, voter) {
-                        Ok(done) => {
-                            results.lock().expect("results").insert(voter.v, done);
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            errors.lock().expect("errors").push(e);
-                        }
-                    }
-                }
-            });
-        }
+    let voted = parallel(&h, voters.len(), "voting", |i| {
+        vote(&h, &board, &issuer, &voters[i])
     });
-    let errors = errors.into_inner().expect("errors");
-    assert!(
-        errors.is_empty(),
-        "voting failed:\n{}\n{}",
-        errors.join("\n"),
-        h.service_reports()
-    );
-    let voted = results.into_inner().expect("results");
     assert_eq!(voted.len() as u64, VOTERS, "every voter voted");
     let voting = started.elapsed() - setup;
 
@@ -502,7 +471,7 @@ fn election_over_processes() {
     // Receipts: every one exists; a sample re-checks against the board,
     // replaced ballots included (they stay on the record).
     for (v, done) in &voted {
-        let expected_receipts = if revotes(*v) { 2 } else { 1 };
+        let expected_receipts = if revotes(*v as u64) { 2 } else { 1 };
         assert_eq!(done.receipts.len(), expected_receipts);
         for r in &done.receipts {
             let len = std::fs::metadata(r)
@@ -513,7 +482,7 @@ fn election_over_processes() {
     }
     let sample: Vec<&PathBuf> = voted
         .iter()
-        .filter(|(v, _)| revotes(**v) || **v < 2)
+        .filter(|(v, _)| revotes(**v as u64) || **v < 2)
         .flat_map(|(_, d)| &d.receipts)
         .collect();
     for (i, r) in sample.into_iter().enumerate() {

@@ -8,12 +8,13 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tallyboard-it");
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(240);
 /// Longest a server may take to come up.
 pub const START_LIMIT: Duration = Duration::from_secs(60);
+/// Voters or participants running at the same time.
+pub const PARALLEL: usize = 8;
 
 // ---------------------------------------------------------------------------
 // The process harness.
@@ -654,4 +657,50 @@ pub fn decrypt_round(h: &Harness, board: &Board, round: u32) -> Decrypted {
         tally: tally.stdout,
         result: result.stdout,
     }
+}
+
+/// Runs `job` for every index below `n`, [`PARALLEL`] at a time; stops
+/// early and panics with every error (and the services' logs) if one
+/// fails. Results by index.
+pub fn parallel<T: Send>(
+    h: &Harness,
+    n: usize,
+    what: &str,
+    job: impl Fn(usize) -> Result<T, String> + Sync,
+) -> BTreeMap<usize, T> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results = Mutex::new(BTreeMap::new());
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    match job(i) {
+                        Ok(r) => {
+                            results.lock().expect("results").insert(i, r);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            errors.lock().expect("errors").push(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let errors = errors.into_inner().expect("errors");
+    assert!(
+        errors.is_empty(),
+        "{what} failed:\n{}\n{}",
+        errors.join("\n"),
+        h.service_reports()
+    );
+    let results = results.into_inner().expect("results");
+    assert_eq!(results.len(), n, "every job ran");
+    results
 }
