@@ -55,6 +55,19 @@ pub struct ManifestFile {
     /// Caucus rules, for a caucus.
     #[serde(default)]
     pub caucus: Option<CaucusFile>,
+    /// The witnesses expected to cosign the board's checkpoints.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessFile>,
+}
+
+/// One `[[witnesses]]` (`spec/manifest.md` §2.4).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    /// The witness's cosignature verifier key
+    /// (`<name>+<key id>+<base64(0x04 || key)>`, as printed by
+    /// `tallyboard witness init`), or the path of a file holding it.
+    pub key: String,
 }
 
 /// `revote_policy`.
@@ -570,8 +583,38 @@ impl ManifestFile {
                 uncommitted_option: c.uncommitted_option.clone(),
                 viability_rule: c.viability_rule.clone(),
             }),
+            witnesses: self
+                .witnesses
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let v = witness_verifier_at(&w.key, base)
+                        .map_err(|e| bad(format!("witnesses[{i}].key: {e}")))?;
+                    Ok(v1::Witness {
+                        name: v.name().to_owned(),
+                        key: v.verifying_key().to_bytes().to_vec(),
+                    })
+                })
+                .collect::<Result<_, AuthorityError>>()?,
         })
     }
+}
+
+/// A witness's cosignature verifier key, given inline or as a file path
+/// (relative to the manifest's directory).
+fn witness_verifier_at(
+    value: &str,
+    base: &Path,
+) -> Result<tallyboard_tlog::CosignatureVerifier, String> {
+    let text = if value.contains('+') {
+        value.to_owned()
+    } else {
+        let path = base.join(value);
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    };
+    tallyboard_tlog::CosignatureVerifier::from_vkey(text.trim())
+        .map_err(|e| format!("not a witness verifier key (name+id+base64 of 0x04 || key): {e}"))
 }
 
 fn board_verifier_at(

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use tallyboard_protocol::{BoardIdentity, Prechecked, RecordState, RuleError, MAX_ENTRY_BYTES};
 use tallyboard_tlog::{
     consistency_proof, inclusion_proof, leaf_hash, stored_hash_count, stored_hash_index,
-    Ed25519Signer, Ed25519Verifier, Hash, NoteVerifier, SignedCheckpoint, TreeError, EMPTY_ROOT,
+    Checkpoint, CosignatureVerifier, Ed25519Signer, Ed25519Verifier, Hash, Note, NoteVerifier,
+    SignedCheckpoint, TreeError, EMPTY_ROOT,
 };
 use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
@@ -148,7 +149,66 @@ struct Inner {
     closing: watch::Sender<bool>,
     appended: AtomicU64,
     recovery: RecoveryReport,
+    cosigned: RwLock<Option<Arc<CosignedCheckpoint>>>,
     _lock: Option<DataDirLock>,
+}
+
+/// The newest checkpoint witnesses cosigned, as served (`spec/board.md`
+/// §10.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignedCheckpoint {
+    /// Its tree size.
+    pub size: u64,
+    /// The board's signed checkpoint followed by every cosignature line the
+    /// board holds for this size.
+    pub note: Vec<u8>,
+    /// The witnesses whose cosignatures it carries, by name.
+    pub witnesses: Vec<String>,
+}
+
+/// An entry found by its tracker (`GetEntryByLeafHash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundEntry {
+    /// Its log index.
+    pub index: u64,
+    /// Its exact bytes.
+    pub entry: Vec<u8>,
+    /// The latest checkpoint, with the cosignatures the board holds for it.
+    pub checkpoint: Vec<u8>,
+    /// The inclusion proof of the entry in that checkpoint's tree.
+    pub proof: InclusionProof,
+}
+
+/// Most bytes of a cosigned checkpoint a witness may send.
+pub const MAX_COSIGNED_CHECKPOINT_BYTES: usize = 16 << 10;
+
+/// How far in the future a cosignature's timestamp may be (clock skew).
+const COSIGNATURE_FUTURE_SECS: u64 = 300;
+
+fn append_lines(note: &[u8], lines: &[(String, String)]) -> Vec<u8> {
+    let mut out = note.to_vec();
+    for (_, line) in lines {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn load_cosigned(storage: &dyn Storage) -> Result<Option<CosignedCheckpoint>, StorageError> {
+    let Some(c) = storage.cosignatures(None)? else {
+        return Ok(None);
+    };
+    let Some(note) = storage.checkpoint_at(c.size)? else {
+        return Err(StorageError::Corrupt(format!(
+            "cosignatures are stored for size {} but no checkpoint",
+            c.size
+        )));
+    };
+    Ok(Some(CosignedCheckpoint {
+        size: c.size,
+        note: append_lines(&note, &c.lines),
+        witnesses: c.lines.into_iter().map(|(w, _)| w).collect(),
+    }))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -247,6 +307,7 @@ impl Board {
             .spawn(move || writer.run(jobs_rx))
             .map_err(|e| StorageError::backend("start sequencer thread", e))?;
         let (closing, _) = watch::channel(false);
+        let cosigned = load_cosigned(storage.as_ref())?.map(Arc::new);
         Ok(Board {
             inner: Arc::new(Inner {
                 storage,
@@ -263,6 +324,7 @@ impl Board {
                 closing,
                 appended: AtomicU64::new(0),
                 recovery,
+                cosigned: RwLock::new(cosigned),
                 _lock: lock,
             }),
         })
@@ -474,6 +536,199 @@ impl Board {
             })
         })
         .await
+    }
+
+    /// The latest checkpoint as served (`spec/board.md` §10.3): the board's
+    /// signed note followed by the cosignatures it holds for that size.
+    pub fn served_checkpoint(&self) -> (u64, Vec<u8>) {
+        let head = self.head();
+        (head.size, self.with_cosignatures(&head))
+    }
+
+    /// The checkpoint of `head` with the cosignatures held for its size.
+    pub(crate) fn with_cosignatures(&self, head: &Head) -> Vec<u8> {
+        match self.cosigned_checkpoint() {
+            Some(c) if c.size == head.size => c.note.clone(),
+            _ => head.checkpoint.as_bytes().to_vec(),
+        }
+    }
+
+    /// The newest checkpoint witnesses cosigned, if any.
+    pub fn cosigned_checkpoint(&self) -> Option<Arc<CosignedCheckpoint>> {
+        self.inner
+            .cosigned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Finds the first entry whose leaf hash is `leaf_hash` and proves it
+    /// included in the latest checkpoint (`spec/board.md` §5.8).
+    pub async fn entry_by_leaf_hash(&self, tracker: &[u8]) -> Result<FoundEntry, BoardError> {
+        let hash = Hash::from_slice(tracker).map_err(|_| {
+            BoardError::InvalidArgument(format!(
+                "board.tracker: a tracker is a 32-byte leaf hash, got {} bytes",
+                tracker.len()
+            ))
+        })?;
+        let head = self.head();
+        let checkpoint = self.with_cosignatures(&head);
+        let size = head.size;
+        let storage = Arc::clone(&self.inner.storage);
+        blocking(move || {
+            let not_found = || {
+                BoardError::NotFound(format!(
+                    "board.tracker: no entry of the log (size {size}) has leaf hash {hash}"
+                ))
+            };
+            let index = storage.find_leaf(&hash)?.ok_or_else(not_found)?;
+            if index >= size {
+                // Committed after the head we read: not in this checkpoint.
+                return Err(not_found());
+            }
+            let entry = storage
+                .read_entries(index, index + 1, usize::MAX)?
+                .pop()
+                .ok_or_else(|| BoardError::Internal("entry missing".into()))?;
+            if leaf_hash(&entry) != hash {
+                return Err(BoardError::Storage(StorageError::Corrupt(format!(
+                    "entry {index} does not hash to its indexed leaf hash"
+                ))));
+            }
+            let proof = inclusion_proof(index, size, storage.as_ref()).map_err(tree_error)?;
+            Ok(FoundEntry {
+                index,
+                entry,
+                checkpoint,
+                proof: InclusionProof {
+                    leaf_hash: hash,
+                    tree_size: size,
+                    proof,
+                },
+            })
+        })
+        .await
+    }
+
+    /// Admits a witness's cosignature of one of the board's checkpoints
+    /// (`spec/board.md` §10.3): `note` is the checkpoint text the board
+    /// signed at some size, followed by signature lines. Lines by the board
+    /// itself are ignored; every other line must be a valid `cosignature/v1`
+    /// by a witness of the manifest, with a timestamp at most five minutes
+    /// ahead of the board's clock. Returns the size and the witnesses whose
+    /// cosignatures the board now holds for it.
+    pub async fn add_cosignature(&self, note: Vec<u8>) -> Result<(u64, Vec<String>), BoardError> {
+        let bad = |m: String| BoardError::InvalidArgument(format!("board.cosignature: {m}"));
+        if note.len() > MAX_COSIGNED_CHECKPOINT_BYTES {
+            return Err(bad(format!(
+                "a cosigned checkpoint is at most {MAX_COSIGNED_CHECKPOINT_BYTES} bytes, got {}",
+                note.len()
+            )));
+        }
+        let parsed = Note::parse(&note).map_err(|e| bad(format!("not a signed note: {e}")))?;
+        let cp =
+            Checkpoint::parse(parsed.text()).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        if cp.origin() != self.inner.verifier.name() {
+            return Err(bad(format!(
+                "the checkpoint's origin {:?} is not this board's {:?}",
+                cp.origin(),
+                self.inner.verifier.name()
+            )));
+        }
+        let witnesses: Vec<CosignatureVerifier> = {
+            let state = self
+                .inner
+                .state
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let manifest = state.manifest().ok_or_else(|| {
+                BoardError::FailedPrecondition(
+                    "board.cosignature: no manifest is on the log yet, so no witness is known"
+                        .into(),
+                )
+            })?;
+            manifest
+                .witnesses
+                .iter()
+                .filter_map(|(name, key)| CosignatureVerifier::new(name, *key).ok())
+                .collect()
+        };
+        let size = cp.size();
+        let storage = Arc::clone(&self.inner.storage);
+        let signed = blocking(move || Ok(storage.checkpoint_at(size)?)).await?;
+        let Some(signed_bytes) = signed else {
+            return Err(BoardError::NotFound(format!(
+                "board.cosignature: the board signed no checkpoint of size {size}"
+            )));
+        };
+        let signed = Note::parse(&signed_bytes)
+            .map_err(|e| BoardError::Internal(format!("stored checkpoint {size}: {e}")))?;
+        if signed.text() != parsed.text() {
+            return Err(bad(format!(
+                "the checkpoint text differs from the one the board signed at size {size}"
+            )));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let board = &self.inner.verifier;
+        let mut lines = Vec::new();
+        for sig in parsed.signatures() {
+            if sig.name() == board.name() && sig.key_id() == board.key_id() {
+                continue;
+            }
+            let Some(w) = witnesses
+                .iter()
+                .find(|w| w.name() == sig.name() && w.key_id() == sig.key_id())
+            else {
+                return Err(bad(format!(
+                    "the signature by {:?} (key ID {:08x}) is not by a witness of the manifest",
+                    sig.name(),
+                    sig.key_id()
+                )));
+            };
+            let Some(ts) = w.verify_timestamp(parsed.text().as_bytes(), sig.signature()) else {
+                return Err(bad(format!(
+                    "the cosignature by {:?} does not verify (cosignature/v1)",
+                    sig.name()
+                )));
+            };
+            if ts > now + COSIGNATURE_FUTURE_SECS {
+                return Err(bad(format!(
+                    "the cosignature by {:?} is dated {ts}, more than {COSIGNATURE_FUTURE_SECS} s ahead of the board's clock ({now})",
+                    sig.name()
+                )));
+            }
+            lines.push((sig.name().to_owned(), sig.to_line()));
+        }
+        if lines.is_empty() {
+            return Err(bad("the note carries no witness cosignature".into()));
+        }
+        let storage = Arc::clone(&self.inner.storage);
+        let held = blocking(move || {
+            storage.put_cosignatures(size, &lines)?;
+            Ok(storage.cosignatures(Some(size))?)
+        })
+        .await?;
+        let Some(held) = held else {
+            return Err(BoardError::Internal("cosignatures not stored".into()));
+        };
+        let witnesses: Vec<String> = held.lines.iter().map(|(w, _)| w.clone()).collect();
+        let mut slot = self
+            .inner
+            .cosigned
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_none_or(|c| c.size <= size) {
+            *slot = Some(Arc::new(CosignedCheckpoint {
+                size,
+                note: append_lines(&signed_bytes, &held.lines),
+                witnesses: witnesses.clone(),
+            }));
+        }
+        drop(slot);
+        tracing::info!(size, witnesses = ?witnesses, "checkpoint cosigned");
+        Ok((size, witnesses))
     }
 
     /// Subscribes to committed batches (for live streams).

@@ -74,6 +74,17 @@ impl From<ProofError> for ClientError {
     }
 }
 
+/// An entry found by its tracker, verified against a signed checkpoint.
+#[derive(Debug, Clone)]
+pub struct FoundByTracker {
+    /// Its log index.
+    pub index: u64,
+    /// Its exact bytes.
+    pub entry: Vec<u8>,
+    /// The checkpoint it was proven included in (with any cosignatures).
+    pub checkpoint: SignedCheckpoint,
+}
+
 /// TLS settings of a client: the CA certificate(s) to trust (PEM) and the
 /// server name to expect (default: the URL's host).
 #[derive(Debug, Clone)]
@@ -169,6 +180,83 @@ impl BoardClient {
             ));
         }
         Ok(signed)
+    }
+
+    /// Looks an entry up by its tracker and verifies the answer: the
+    /// checkpoint's signature, the entry's leaf hash and its inclusion proof
+    /// (`spec/board.md` §5.8). `Ok(None)` if the board says no entry has
+    /// that tracker.
+    pub async fn find_by_tracker(
+        &mut self,
+        tracker: &Hash,
+    ) -> Result<Option<FoundByTracker>, ClientError> {
+        let response = match self
+            .rpc
+            .get_entry_by_leaf_hash(pb::GetEntryByLeafHashRequest {
+                leaf_hash: tracker.0.to_vec(),
+            })
+            .await
+        {
+            Ok(r) => r.into_inner(),
+            Err(s) if s.code() == tonic::Code::NotFound => return Ok(None),
+            Err(s) => return Err(s.into()),
+        };
+        let signed = SignedCheckpoint::open(&response.checkpoint, &self.board)?;
+        let cp = signed.checkpoint();
+        if cp.size() != response.tree_size {
+            return Err(ClientError::Malformed(
+                "tree_size differs from the checkpoint's".into(),
+            ));
+        }
+        let logged = response
+            .entry
+            .ok_or_else(|| ClientError::Malformed("no entry in the answer".into()))?;
+        if tallyboard_tlog::leaf_hash(&logged.entry) != *tracker {
+            return Err(ClientError::Malformed(
+                "the entry does not hash to the tracker".into(),
+            ));
+        }
+        let proof = hashes(&response.inclusion_proof)?;
+        verify_inclusion(*tracker, logged.index, cp.size(), &proof, cp.root())?;
+        Ok(Some(FoundByTracker {
+            index: logged.index,
+            entry: logged.entry,
+            checkpoint: signed,
+        }))
+    }
+
+    /// The newest checkpoint witnesses cosigned, its board signature
+    /// verified (the cosignatures are the caller's to check against the
+    /// manifest's witnesses), or `None` if none is cosigned yet.
+    pub async fn cosigned_checkpoint(&mut self) -> Result<Option<SignedCheckpoint>, ClientError> {
+        let response = self
+            .rpc
+            .get_checkpoint(pb::GetCheckpointRequest {})
+            .await?
+            .into_inner();
+        if response.cosigned_checkpoint.is_empty() {
+            return Ok(None);
+        }
+        let signed = SignedCheckpoint::open(&response.cosigned_checkpoint, &self.board)?;
+        if signed.checkpoint().size() != response.cosigned_tree_size {
+            return Err(ClientError::Malformed(
+                "cosigned_tree_size differs from the checkpoint's".into(),
+            ));
+        }
+        Ok(Some(signed))
+    }
+
+    /// Hands the board a witness's cosigned checkpoint; returns the witnesses
+    /// whose cosignatures it now holds for that size.
+    pub async fn add_cosignature(&mut self, note: Vec<u8>) -> Result<Vec<String>, ClientError> {
+        let response = self
+            .rpc
+            .add_cosignature(pb::AddCosignatureRequest {
+                cosigned_checkpoint: note,
+            })
+            .await?
+            .into_inner();
+        Ok(response.witnesses)
     }
 
     /// Checks that `newer` (a checkpoint whose signature was verified)

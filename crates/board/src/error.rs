@@ -21,6 +21,13 @@ pub enum BoardError {
     /// A malformed request (other than the entry itself).
     #[error("{0}")]
     InvalidArgument(String),
+    /// Nothing on the log matches (a tracker lookup).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is well formed but the board's state does not allow it
+    /// (a cosignature before the manifest is on the log).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// A board limit was hit (too many streams).
     #[error("{0}")]
     ResourceExhausted(String),
@@ -54,6 +61,8 @@ impl BoardError {
             BoardError::Rejected(rule) => rule_code(rule.kind),
             BoardError::OutOfRange(_) => Code::OutOfRange,
             BoardError::InvalidArgument(_) => Code::InvalidArgument,
+            BoardError::NotFound(_) => Code::NotFound,
+            BoardError::FailedPrecondition(_) => Code::FailedPrecondition,
             BoardError::ResourceExhausted(_) => Code::ResourceExhausted,
             BoardError::Unavailable(_) => Code::Unavailable,
             BoardError::Storage(_) | BoardError::Internal(_) => Code::Internal,

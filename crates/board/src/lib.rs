@@ -43,9 +43,13 @@ mod server;
 mod service;
 pub mod storage;
 mod stream;
+pub mod web;
 
-pub use board::{Board, ConsistencyProof, InclusionProof, Limits, RecoveryReport, Stats};
-pub use client::{BoardClient, ClientError, ClientTls};
+pub use board::{
+    Board, ConsistencyProof, CosignedCheckpoint, FoundEntry, InclusionProof, Limits,
+    RecoveryReport, Stats, MAX_COSIGNED_CHECKPOINT_BYTES,
+};
+pub use client::{BoardClient, ClientError, ClientTls, FoundByTracker};
 pub use error::{rule_code, BoardError, OpenError};
 pub use frontier::Frontier;
 pub use receipt::{verify_receipt, verify_tlog_receipt, Receipt, ReceiptError, VerifiedReceipt};

@@ -12,6 +12,42 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use crate::board::{Board, Limits};
 use crate::error::OpenError;
 use crate::service::BoardService;
+use crate::web::WebLayer;
+
+/// The CORS policy for gRPC-Web callers from other origins
+/// (`spec/board.md` §11.2): none by default; the listed origins (or any,
+/// with `*`) may POST gRPC-Web requests and read the gRPC status trailers.
+pub fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, ServeError> {
+    use http::header::{HeaderName, HeaderValue};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o.trim_end_matches('/')).map_err(|_| {
+                    ServeError::Internal(format!("--cors-origin {o:?} is not a valid origin"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    let headers = [
+        "content-type",
+        "x-grpc-web",
+        "x-user-agent",
+        "grpc-timeout",
+        "grpc-accept-encoding",
+    ];
+    let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([http::Method::POST, http::Method::OPTIONS])
+        .allow_headers(headers.map(HeaderName::from_static))
+        .expose_headers(exposed.map(HeaderName::from_static))
+        .max_age(Duration::from_secs(24 * 3600)))
+}
 
 /// PEM files of the server's TLS certificate chain and private key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +72,12 @@ pub struct BoardConfig {
     pub tls: Option<TlsFiles>,
     /// Limits.
     pub limits: Limits,
+    /// Serve the board explorer page at `/` (`spec/board.md` §11).
+    pub web: bool,
+    /// Origins (e.g. `https://observer.example.org`) whose pages may call
+    /// the board through gRPC-Web (CORS); the board's own page needs none.
+    /// `*` allows any origin.
+    pub cors_origins: Vec<String>,
 }
 
 impl BoardConfig {
@@ -51,6 +93,8 @@ impl BoardConfig {
             origin: origin.into(),
             tls: None,
             limits: Limits::default(),
+            web: true,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -163,6 +207,11 @@ pub async fn serve_board(
         .register_encoded_file_descriptor_set(tallyboard_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServeError::Internal(format!("reflection: {e}")))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tallyboard_proto::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServeError::Internal(format!("reflection: {e}")))?;
+    let cors = cors_layer(&config.cors_origins)?;
 
     let mut failed = board.failed();
     let failure = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
@@ -189,12 +238,18 @@ pub async fn serve_board(
         addr = ?local,
         origin = %config.origin,
         tls = config.tls.is_some(),
+        web = config.web,
         vkey = %board.verifier(),
         "board serving"
     );
     builder
+        .accept_http1(true)
+        .layer(WebLayer::new(config.web))
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(BoardService::new(board).into_server())
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stop)
         .await?;

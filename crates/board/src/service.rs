@@ -52,10 +52,16 @@ impl pb::board_server::Board for BoardService {
         &self,
         _request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::GetCheckpointResponse>, Status> {
-        let head = self.board.head();
+        let (tree_size, checkpoint) = self.board.served_checkpoint();
+        let cosigned = self.board.cosigned_checkpoint();
         Ok(Response::new(pb::GetCheckpointResponse {
-            checkpoint: head.checkpoint.as_bytes().to_vec(),
-            tree_size: head.size,
+            checkpoint,
+            tree_size,
+            cosigned_checkpoint: cosigned
+                .as_ref()
+                .map(|c| c.note.clone())
+                .unwrap_or_default(),
+            cosigned_tree_size: cosigned.as_ref().map_or(0, |c| c.size),
         }))
     }
 
@@ -110,6 +116,35 @@ impl pb::board_server::Board for BoardService {
             old_size: p.old_size,
             new_size: p.new_size,
             proof: hashes(p.proof),
+        }))
+    }
+
+    async fn get_entry_by_leaf_hash(
+        &self,
+        request: Request<pb::GetEntryByLeafHashRequest>,
+    ) -> Result<Response<pb::GetEntryByLeafHashResponse>, Status> {
+        let req = request.into_inner();
+        let found = self.board.entry_by_leaf_hash(&req.leaf_hash).await?;
+        Ok(Response::new(pb::GetEntryByLeafHashResponse {
+            entry: Some(pb::LoggedEntry {
+                index: found.index,
+                entry: found.entry,
+            }),
+            checkpoint: found.checkpoint,
+            tree_size: found.proof.tree_size,
+            inclusion_proof: hashes(found.proof.proof),
+        }))
+    }
+
+    async fn add_cosignature(
+        &self,
+        request: Request<pb::AddCosignatureRequest>,
+    ) -> Result<Response<pb::AddCosignatureResponse>, Status> {
+        let req = request.into_inner();
+        let (tree_size, witnesses) = self.board.add_cosignature(req.cosigned_checkpoint).await?;
+        Ok(Response::new(pb::AddCosignatureResponse {
+            tree_size,
+            witnesses,
         }))
     }
 }

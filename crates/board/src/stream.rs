@@ -78,8 +78,8 @@ async fn follow(board: &Board, start: u64, tx: &mpsc::Sender<StreamItem>) {
             };
             for entry in page {
                 let last = next + 1 == head.size;
-                let cp = last.then(|| head.checkpoint.as_bytes());
-                if tx.send(message(next, entry, cp)).await.is_err() {
+                let cp = last.then(|| board.with_cosignatures(&head));
+                if tx.send(message(next, entry, cp.as_deref())).await.is_err() {
                     return;
                 }
                 next += 1;
@@ -88,7 +88,7 @@ async fn follow(board: &Board, start: u64, tx: &mpsc::Sender<StreamItem>) {
         // Follow live batches until the stream lags.
         loop {
             match live.recv().await {
-                Ok(batch) => match send_batch(&batch, &mut next, tx).await {
+                Ok(batch) => match send_batch(board, &batch, &mut next, tx).await {
                     Ok(true) => {}
                     Ok(false) => break, // gap: re-read from storage
                     Err(()) => return,
@@ -103,6 +103,7 @@ async fn follow(board: &Board, start: u64, tx: &mpsc::Sender<StreamItem>) {
 /// Sends the part of `batch` from `next` on. `Ok(false)` if the batch starts
 /// after `next` (entries were missed), `Err` if the client went away.
 async fn send_batch(
+    board: &Board,
     batch: &Arc<CommittedBatch>,
     next: &mut u64,
     tx: &mpsc::Sender<StreamItem>,
@@ -116,8 +117,8 @@ async fn send_batch(
         let Some(entry) = batch.entries.get(offset) else {
             return Ok(false);
         };
-        let cp = (*next + 1 == end).then(|| batch.head.checkpoint.as_bytes());
-        tx.send(message(*next, entry.clone(), cp))
+        let cp = (*next + 1 == end).then(|| board.with_cosignatures(&batch.head));
+        tx.send(message(*next, entry.clone(), cp.as_deref()))
             .await
             .map_err(|_| ())?;
         *next += 1;

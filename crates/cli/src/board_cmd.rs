@@ -29,6 +29,15 @@ pub enum BoardCommand {
         /// TLS private key (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Do not serve the board explorer page at `/` (gRPC and gRPC-Web
+        /// only).
+        #[arg(long)]
+        no_web: bool,
+        /// An origin (`https://host[:port]`) whose pages may call the board
+        /// through gRPC-Web; repeatable; `*` allows any. The board's own page
+        /// needs none.
+        #[arg(long = "cors-origin", value_name = "ORIGIN")]
+        cors_origins: Vec<String>,
     },
     /// Print the board's public key (C2SP verifier key) for the manifest,
     /// voters and observers. With `--origin`, creates the key if the data
@@ -52,8 +61,12 @@ pub fn run(cmd: BoardCommand) -> anyhow::Result<ExitCode> {
             origin,
             tls_cert,
             tls_key,
+            no_web,
+            cors_origins,
         } => {
             let mut config = BoardConfig::new(data_dir, listen, origin);
+            config.web = !no_web;
+            config.cors_origins = cors_origins;
             config.tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
                 _ => None,

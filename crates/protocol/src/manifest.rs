@@ -38,6 +38,10 @@ pub mod limits {
     pub const MAX_POINTS: u64 = u32::MAX as u64;
     /// Largest RSA issuer key, DER bytes.
     pub const MAX_RSA_KEY_LEN: usize = 1_024;
+    /// Most witnesses.
+    pub const MAX_WITNESSES: usize = 32;
+    /// Longest witness key name, in bytes.
+    pub const MAX_WITNESS_NAME_LEN: usize = 128;
 }
 
 /// The election fingerprint: SHA-256 of the domain prefix and the manifest
@@ -103,6 +107,9 @@ pub struct ElectionManifest {
     pub issuer_keys: Vec<IssuerPublicKey>,
     /// How each contest's ballots are proven valid, by contest position.
     pub specs: Vec<ContestSpec>,
+    /// The witnesses (key name, cosignature key), in manifest order
+    /// (`spec/manifest.md` §2.4).
+    pub witnesses: Vec<(String, VerifyingKey)>,
 }
 
 impl ElectionManifest {
@@ -189,7 +196,7 @@ pub fn validate_manifest(
     {
         return Err(bad("board_origin must be a non-empty single line".into()));
     }
-    parse_verifying_key(&m.board_key, rules::MANIFEST_VALID, "board_key")?;
+    let board_key = parse_verifying_key(&m.board_key, rules::MANIFEST_VALID, "board_key")?;
 
     // Trustees.
     let ts = m
@@ -387,6 +394,7 @@ pub fn validate_manifest(
         false
     };
 
+    let witnesses = validate_witnesses(m, &board_key)?;
     Ok(ElectionManifest {
         raw: m.clone(),
         fingerprint: fingerprint(body_bytes),
@@ -401,7 +409,53 @@ pub fn validate_manifest(
         is_caucus,
         issuer_keys,
         specs,
+        witnesses,
     })
+}
+
+/// The manifest's witnesses (`spec/manifest.md` §2.4): at most
+/// [`limits::MAX_WITNESSES`]; each name a C2SP key name (1 to 128 bytes, no
+/// whitespace, no `+`) unique in the manifest; each key a valid Ed25519 key
+/// used by no other witness and not the board's.
+fn validate_witnesses(
+    m: &v1::Manifest,
+    board_key: &VerifyingKey,
+) -> Result<Vec<(String, VerifyingKey)>, RuleError> {
+    let bad = |msg: String| invalid(rules::MANIFEST_VALID, msg);
+    if m.witnesses.len() > limits::MAX_WITNESSES {
+        return Err(bad(format!(
+            "witnesses: at most {}, got {}",
+            limits::MAX_WITNESSES,
+            m.witnesses.len()
+        )));
+    }
+    let mut names = HashSet::new();
+    let mut keys = HashSet::new();
+    let mut out = Vec::with_capacity(m.witnesses.len());
+    for w in &m.witnesses {
+        let name_ok = !w.name.is_empty()
+            && w.name.len() <= limits::MAX_WITNESS_NAME_LEN
+            && !w.name.chars().any(|c| c.is_whitespace() || c == '+');
+        if !name_ok {
+            return Err(bad(format!(
+                "witnesses: name {:?} must be 1 to {} bytes without whitespace or '+'",
+                w.name,
+                limits::MAX_WITNESS_NAME_LEN
+            )));
+        }
+        if !names.insert(w.name.as_str()) {
+            return Err(bad(format!("witnesses: name {:?} appears twice", w.name)));
+        }
+        let key = parse_verifying_key(&w.key, rules::MANIFEST_VALID, "witness key")?;
+        if !keys.insert(key.to_bytes()) || key == *board_key {
+            return Err(bad(format!(
+                "witnesses: witness {:?} reuses a key (of another witness or the board)",
+                w.name
+            )));
+        }
+        out.push((w.name.clone(), key));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -102,6 +102,7 @@ pub fn sample_manifest(admin: &SigningKey, board: &BoardIdentity, seed: u8) -> v
         board_origin: board.origin.clone(),
         board_key: board.key.to_bytes().to_vec(),
         caucus: None,
+        witnesses: Vec::new(),
     }
 }
 

@@ -41,6 +41,7 @@
 
 pub mod checkpoint;
 pub mod consistency;
+pub mod cosignature;
 pub mod hash;
 pub mod note;
 pub mod proof;
@@ -53,6 +54,9 @@ pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use consistency::{check_consistency, verify_checkpoint_consistency, ConsistencyError};
+pub use cosignature::{
+    cosigned_message, CosignatureSigner, CosignatureVerifier, SIG_TYPE_COSIGNATURE_V1,
+};
 pub use hash::{
     leaf_hash, merkle_tree_hash, node_hash, Hash, HashError, EMPTY_ROOT, HASH_SIZE, LEAF_PREFIX,
     NODE_PREFIX,

@@ -375,6 +375,7 @@ fn setup(o: &GenOptions, rng: &mut ChaCha20Rng) -> Result<(Election, Vec<Vec<u8>
         board_origin: origin.clone(),
         board_key: board.verifying_key().to_bytes().to_vec(),
         caucus: None,
+        witnesses: Vec::new(),
     };
     let (mbytes, fp) = manifest_entry(&admin, manifest.clone());
     let body = {

@@ -124,4 +124,30 @@ pub trait Storage: HashReader<Error = StorageError> + Send + Sync + 'static {
     /// Number of batches committed by this process (each one transaction
     /// and one log sync): a statistic for benchmarks.
     fn commits(&self) -> u64;
+
+    /// The index of the first entry whose leaf hash is `leaf_hash` (the
+    /// lookup by tracker, `spec/board.md` §5.8), if any.
+    fn find_leaf(&self, leaf_hash: &Hash) -> Result<Option<u64>, StorageError>;
+
+    /// The signed checkpoint stored for tree size `size`, if any (the board
+    /// stores one per committed batch).
+    fn checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Stores witness cosignature lines `(witness name, line)` of the
+    /// checkpoint of tree size `size`, durably, replacing an earlier line by
+    /// the same witness for that size (`spec/board.md` §10.3).
+    fn put_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<(), StorageError>;
+
+    /// The cosignatures of tree size `size`, or (`None`) of the largest
+    /// cosigned size; `None` if there are none.
+    fn cosignatures(&self, size: Option<u64>) -> Result<Option<Cosignatures>, StorageError>;
+}
+
+/// The witness cosignature lines the board holds for one checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosignatures {
+    /// Tree size of the checkpoint.
+    pub size: u64,
+    /// `(witness name, signature line without newline)`, by witness name.
+    pub lines: Vec<(String, String)>,
 }

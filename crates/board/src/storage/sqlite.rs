@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tallyboard_tlog::{stored_hash_index, Hash, HashReader, HASH_SIZE};
 
-use super::{Batch, Storage, StorageError};
+use super::{Batch, Cosignatures, Storage, StorageError};
 
 /// Schema version stored in `meta`.
 const SCHEMA_VERSION: &str = "1";
@@ -41,7 +41,21 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY,
     note BLOB NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS leaves (
+    hash BLOB PRIMARY KEY CHECK (length(hash) = 32),
+    idx  INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size    INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+) STRICT, WITHOUT ROWID;
 ";
+
+/// `meta` key: entries whose leaf hash is in `leaves` (the lookup index
+/// by tracker, `spec/board.md` §2.1); older databases are indexed on open.
+const LEAVES_UPTO: &str = "leaves_upto";
 
 /// The SQLite storage backend.
 pub struct SqliteStorage {
@@ -110,7 +124,38 @@ impl SqliteStorage {
             commits: AtomicU64::new(0),
         };
         storage.bind_identity(origin, vkey)?;
+        storage.index_leaves()?;
         Ok(storage)
+    }
+
+    /// Adds the leaf hashes of entries not yet in `leaves` (a database
+    /// written before the lookup index existed), in one transaction.
+    fn index_leaves(&self) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err("index leaves"))?;
+        let size = size_of(&tx)?;
+        let upto = leaves_upto(&tx)?;
+        if upto < size {
+            let mut get = tx
+                .prepare_cached("SELECT hash FROM hashes WHERE idx = ?1")
+                .map_err(db_err("index leaves"))?;
+            let mut put = tx
+                .prepare_cached("INSERT OR IGNORE INTO leaves (hash, idx) VALUES (?1, ?2)")
+                .map_err(db_err("index leaves"))?;
+            for n in upto..size {
+                let hash: Vec<u8> = get
+                    .query_row([to_i64(stored_hash_index(0, n))?], |r| r.get(0))
+                    .map_err(db_err("index leaves"))?;
+                put.execute(params![hash, to_i64(n)?])
+                    .map_err(db_err("index leaves"))?;
+            }
+        }
+        if upto != size {
+            set_leaves_upto(&tx, size)?;
+        }
+        tx.commit().map_err(db_err("index leaves"))
     }
 
     /// Records (first open) or checks (later opens) which board owns the
@@ -195,6 +240,33 @@ impl SqliteStorage {
     }
 }
 
+fn leaves_upto(conn: &Connection) -> Result<u64, StorageError> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [LEAVES_UPTO],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err("read meta"))?;
+    match v {
+        None => Ok(0),
+        Some(v) => v
+            .parse()
+            .map_err(|_| StorageError::Corrupt(format!("meta {LEAVES_UPTO} is {v:?}"))),
+    }
+}
+
+fn set_leaves_upto(conn: &Connection, size: u64) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![LEAVES_UPTO, size.to_string()],
+    )
+    .map_err(db_err("write meta"))?;
+    Ok(())
+}
+
 fn size_of(conn: &Connection) -> Result<u64, StorageError> {
     let n: i64 = conn
         .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
@@ -257,6 +329,9 @@ impl Storage for SqliteStorage {
             let mut put_hash = tx
                 .prepare_cached("INSERT INTO hashes (idx, hash) VALUES (?1, ?2)")
                 .map_err(db_err("append hashes"))?;
+            let mut put_leaf = tx
+                .prepare_cached("INSERT OR IGNORE INTO leaves (hash, idx) VALUES (?1, ?2)")
+                .map_err(db_err("append leaves"))?;
             let mut expected = stored_size;
             for e in batch.entries {
                 if e.index != expected {
@@ -270,6 +345,11 @@ impl Storage for SqliteStorage {
                     .execute(params![to_i64(e.index)?, e.bytes])
                     .map_err(db_err("append entries"))?;
                 let first = stored_hash_index(0, e.index);
+                if let Some(leaf) = e.stored_hashes.first() {
+                    put_leaf
+                        .execute(params![&leaf.0[..], to_i64(e.index)?])
+                        .map_err(db_err("append leaves"))?;
+                }
                 for (k, h) in (first..).zip(e.stored_hashes) {
                     put_hash
                         .execute(params![to_i64(k)?, &h.0[..]])
@@ -287,6 +367,9 @@ impl Storage for SqliteStorage {
                 params![to_i64(batch.checkpoint_size)?, batch.checkpoint],
             )
             .map_err(db_err("append checkpoint"))?;
+            if !batch.entries.is_empty() {
+                set_leaves_upto(&tx, batch.checkpoint_size)?;
+            }
         }
         tx.commit().map_err(db_err("commit"))?;
         self.commits.fetch_add(1, Ordering::Relaxed);
@@ -398,6 +481,79 @@ impl Storage for SqliteStorage {
 
     fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    fn find_leaf(&self, leaf_hash: &Hash) -> Result<Option<u64>, StorageError> {
+        self.with_reader(|conn| {
+            let idx: Option<i64> = conn
+                .prepare_cached("SELECT idx FROM leaves WHERE hash = ?1")
+                .map_err(db_err("find leaf"))?
+                .query_row([&leaf_hash.0[..]], |r| r.get(0))
+                .optional()
+                .map_err(db_err("find leaf"))?;
+            idx.map(to_u64).transpose()
+        })
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        self.with_reader(|conn| {
+            conn.prepare_cached("SELECT note FROM checkpoints WHERE size = ?1")
+                .map_err(db_err("read checkpoint"))?
+                .query_row([to_i64(size)?], |r| r.get(0))
+                .optional()
+                .map_err(db_err("read checkpoint"))
+        })
+    }
+
+    fn put_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err("write cosignatures"))?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line",
+                )
+                .map_err(db_err("write cosignatures"))?;
+            for (witness, line) in lines {
+                put.execute(params![to_i64(size)?, witness, line])
+                    .map_err(db_err("write cosignatures"))?;
+            }
+        }
+        tx.commit().map_err(db_err("write cosignatures"))
+    }
+
+    fn cosignatures(&self, size: Option<u64>) -> Result<Option<Cosignatures>, StorageError> {
+        self.with_reader(|conn| {
+            let size: Option<i64> = match size {
+                Some(s) => Some(to_i64(s)?),
+                None => conn
+                    .query_row("SELECT MAX(size) FROM cosignatures", [], |r| r.get(0))
+                    .map_err(db_err("read cosignatures"))?,
+            };
+            let Some(size) = size else {
+                return Ok(None);
+            };
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness",
+                )
+                .map_err(db_err("read cosignatures"))?;
+            let lines = stmt
+                .query_map([size], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err("read cosignatures"))?
+                .collect::<Result<Vec<(String, String)>, _>>()
+                .map_err(db_err("read cosignatures"))?;
+            if lines.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(Cosignatures {
+                size: to_u64(size)?,
+                lines,
+            }))
+        })
     }
 }
 
