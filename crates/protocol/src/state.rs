@@ -128,7 +128,7 @@ pub struct CountedBallot {
 /// What the record knows about one credential.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialRecord {
-    /// District position (set by the first ballot).
+    /// District position (set by the first ballot, cast or challenged).
     pub district: usize,
     /// Ballots cast by this credential, per round.
     pub cast: [u32; 2],
@@ -136,6 +136,14 @@ pub struct CredentialRecord {
     pub counted: [Option<CountedBallot>; 2],
     /// Challenged ballots posted by this credential.
     pub challenged: u32,
+}
+
+impl CredentialRecord {
+    /// Whether a ballot (cast or challenged) bound the credential to
+    /// `district` (rule R6.1).
+    pub fn bound(&self) -> bool {
+        self.cast.iter().sum::<u32>() > 0 || self.challenged > 0
+    }
 }
 
 /// An encrypted tally on the record and what followed it.
@@ -263,6 +271,11 @@ impl CompactCredential {
     /// Challenged ballots posted by this credential.
     pub fn challenged(&self) -> u32 {
         self.challenged
+    }
+    /// Whether a ballot (cast or challenged) bound the credential to its
+    /// district (rule R6.1).
+    pub fn bound(&self) -> bool {
+        self.cast.iter().sum::<u32>() > 0 || self.challenged > 0
     }
 }
 
@@ -706,13 +719,31 @@ impl RecordState {
                     ElectionPhase::RealignmentOpen
                 };
                 self.require_phase(&[round_phase], "ballots may be challenged")?;
+                // R6.1: a challenged ballot binds its credential to its
+                // district like a cast one (every ballot of a credential,
+                // cast or challenged, names one district); it does not use a
+                // credential of the district's issuance bound (R6.4).
                 let key = p.entry.author.to_bytes();
+                let district = u32::try_from(b.district)
+                    .map_err(|_| invalid(rules::BALLOT_CREDENTIAL, "district position"))?;
+                let other_district = || {
+                    invalid(
+                        rules::BALLOT_CREDENTIAL,
+                        "this credential already posted a ballot in another district",
+                    )
+                };
                 if let Some(c) = self.compact.as_mut() {
                     let rec = c.credentials.entry(key).or_default();
-                    rec.district = u32::try_from(b.district).unwrap_or(u32::MAX);
+                    if rec.bound() && rec.district != district {
+                        return Err(other_district());
+                    }
+                    rec.district = district;
                     rec.challenged += 1;
                 } else {
                     let rec = self.credentials.entry(key).or_default();
+                    if rec.bound() && rec.district != b.district {
+                        return Err(other_district());
+                    }
                     rec.district = b.district;
                     rec.challenged += 1;
                 }
@@ -806,7 +837,12 @@ impl RecordState {
                 }
             }
             DkgMessage::Reveal(_) => {
-                if dkg.announcements().len() < n || dkg.commitments().len() < n {
+                // Every trustee 1..=n, counted by sender: two different
+                // messages of one trustee (kept as evidence) count once.
+                let announced: HashSet<u8> =
+                    dkg.announcements().iter().map(|a| a.trustee()).collect();
+                let committed: HashSet<u8> = dkg.commitments().iter().map(|c| c.dealer()).collect();
+                if announced.len() < n || committed.len() < n {
                     return Err(precondition(
                         rules::DKG_MESSAGE,
                         "reveals are accepted only once every trustee has announced a key and committed (commit-then-reveal)",
@@ -894,10 +930,10 @@ impl RecordState {
         let r = b.round as usize;
         let existing = self.credentials.get(&key);
         if let Some(rec) = existing {
-            if rec.cast.iter().sum::<u32>() > 0 && rec.district != b.district {
+            if rec.bound() && rec.district != b.district {
                 return Err(invalid(
                     rules::BALLOT_CREDENTIAL,
-                    "this credential already voted in another district",
+                    "this credential already posted a ballot in another district",
                 ));
             }
         }
@@ -992,10 +1028,10 @@ impl RecordState {
             .ok_or_else(|| precondition(rules::MANIFEST_FIRST, "not a compact record"))?;
         let existing = compact.credentials.get(&key).copied();
         if let Some(rec) = existing {
-            if rec.cast.iter().sum::<u32>() > 0 && rec.district != district {
+            if rec.bound() && rec.district != district {
                 return Err(invalid(
                     rules::BALLOT_CREDENTIAL,
-                    "this credential already voted in another district",
+                    "this credential already posted a ballot in another district",
                 ));
             }
         }
@@ -1080,6 +1116,15 @@ impl RecordState {
             ));
         }
         let m = self.require_manifest()?.clone();
+        if t.round > REALIGNMENT_ROUND || (t.round == REALIGNMENT_ROUND && !m.is_caucus) {
+            return Err(invalid(
+                rules::TALLY_AGGREGATE,
+                format!(
+                    "round {} is not a round of this election (0, or 1 in a caucus)",
+                    t.round
+                ),
+            ));
+        }
         let phase = if t.round == 0 {
             ElectionPhase::VotingClosed
         } else {
@@ -1163,14 +1208,16 @@ impl RecordState {
         Ok(())
     }
 
-    fn tally_at(&mut self, entry: u64) -> Result<&mut TallyRecord, RuleError> {
+    /// The tally at log index `entry`; NOT_FOUND under `rule` (R10.2 for a
+    /// partial decryption, R10.3 for a result) if there is none.
+    fn tally_at(&mut self, entry: u64, rule: &'static str) -> Result<&mut TallyRecord, RuleError> {
         self.tallies
             .iter_mut()
             .find(|t| t.index == entry)
             .ok_or_else(|| {
                 RuleError::new(
                     RuleErrorKind::NotFound,
-                    rules::PARTIAL_VALID,
+                    rule,
                     format!("entry {entry} is not an encrypted tally"),
                 )
             })
@@ -1181,11 +1228,18 @@ impl RecordState {
         pd: &v1::PartialDecryption,
         partial: &PartialDecryption,
     ) -> Result<(), RuleError> {
+        self.require_phase(
+            &[
+                ElectionPhase::VotingClosed,
+                ElectionPhase::RealignmentClosed,
+            ],
+            "partial decryptions are posted",
+        )?;
         let key = self
             .threshold_key
             .clone()
-            .ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
-        let tally = self.tally_at(pd.tally_entry)?;
+            .ok_or_else(|| precondition(rules::PHASE_ALLOWS, "no election key"))?;
+        let tally = self.tally_at(pd.tally_entry, rules::PARTIAL_VALID)?;
         if tally.result.is_some() {
             return Err(precondition(
                 rules::PARTIAL_VALID,
@@ -1212,11 +1266,18 @@ impl RecordState {
 
     fn apply_result(&mut self, r: &v1::ElectionResult, index: u64) -> Result<(), RuleError> {
         let m = self.require_manifest()?.clone();
+        self.require_phase(
+            &[
+                ElectionPhase::VotingClosed,
+                ElectionPhase::RealignmentClosed,
+            ],
+            "results are posted",
+        )?;
         let key = self
             .threshold_key
             .clone()
-            .ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
-        let tally = self.tally_at(r.tally_entry)?;
+            .ok_or_else(|| precondition(rules::PHASE_ALLOWS, "no election key"))?;
+        let tally = self.tally_at(r.tally_entry, rules::RESULT_VALID)?;
         if tally.result.is_some() {
             return Err(exists(
                 rules::RESULT_VALID,
@@ -1477,7 +1538,7 @@ fn check_realignment(
     const R: &str = caucus::CAUCUS_REALIGNMENT;
     let s = CaucusSetup::from_manifest(m)
         .ok_or_else(|| precondition(R, "this election is not a caucus"))?;
-    let pk = pk.ok_or_else(|| precondition(rules::PHASE_PREREQUISITE, "no election key"))?;
+    let pk = pk.ok_or_else(|| precondition(rules::PHASE_ALLOWS, "no election key"))?;
     let viability =
         viability.ok_or_else(|| precondition(R, "the caucus viability is not on the record"))?;
     let (index0, district0, cts0) = round0.ok_or_else(|| {
@@ -1602,11 +1663,14 @@ impl View<'_> {
         }
     }
 
+    /// The election key, which ballots need. Before it is on the record the
+    /// phase is at most KeyCeremony (VotingOpen requires it, R3.2), which
+    /// allows no ballot: the refusal is R3.3 (`spec/record.md` §4, §7.3).
     fn require_key(&self) -> Result<&PublicKey, RuleError> {
         self.key.ok_or_else(|| {
             precondition(
-                rules::PHASE_PREREQUISITE,
-                "the election key is not on the record yet",
+                rules::PHASE_ALLOWS,
+                "ballots are accepted only once voting is open; the election key is not on the record yet",
             )
         })
     }

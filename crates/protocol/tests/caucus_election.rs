@@ -328,6 +328,33 @@ fn whole_caucus() {
     }))
     .unwrap();
     w.phase(v1::Phase::RealignmentOpen).unwrap();
+    // While realignment is open no tally may be decrypted or resulted
+    // (R3.3): the first alignment's tally has its result, the final
+    // alignment's does not exist yet.
+    let partial_of = |st: &RecordState, t: usize, share: usize| {
+        let cts = st.tallies()[t].flat_ciphertexts();
+        let p = tallyboard_threshold::PartialDecryption::create(&shares[share], &cts, &mut OsRng)
+            .unwrap();
+        Payload::PartialDecryption(v1::PartialDecryption {
+            trustee: share as u32 + 1,
+            tally_entry: st.tallies()[t].index,
+            partial: p.to_bytes(),
+        })
+    };
+    let late = partial_of(&w.st, 0, 1);
+    refused(
+        w.post(&tkeys[1], late.clone()),
+        rules::PHASE_ALLOWS,
+        RuleErrorKind::FailedPrecondition,
+    );
+    refused(
+        w.admin(Payload::Result(v1::ElectionResult {
+            tally_entry: t0,
+            ..Default::default()
+        })),
+        rules::PHASE_ALLOWS,
+        RuleErrorKind::FailedPrecondition,
+    );
 
     // Realignment from ranked preferences.
     let mut fin = round0.clone();
@@ -407,6 +434,21 @@ fn whole_caucus() {
     assert_eq!(t1_payload.contests.len(), DISTRICTS.len());
     assert_eq!(t1_payload.ballots_counted, 7);
     let t1 = w.admin(Payload::EncryptedTally(t1_payload)).unwrap();
+    // In RealignmentClosed only the final alignment's tally can be
+    // decrypted: the first alignment's has its result (R10.2, R10.3).
+    refused(
+        w.post(&tkeys[1], late),
+        rules::PARTIAL_VALID,
+        RuleErrorKind::FailedPrecondition,
+    );
+    refused(
+        w.admin(Payload::Result(v1::ElectionResult {
+            tally_entry: t0,
+            ..Default::default()
+        })),
+        rules::RESULT_VALID,
+        RuleErrorKind::AlreadyExists,
+    );
     let counts1 = decrypt_and_post_result(&mut w.st, &admin, &tkeys, &[&shares[1], &shares[2]], t1);
     assert_eq!(
         counts1, fin,
