@@ -94,7 +94,7 @@ fn sync_dir(dir: &Path) -> Result<(), KeyFileError> {
     fsutil::sync_dir(dir).map_err(io("sync directory", dir))
 }
 
-fn read_seed(path: &Path) -> Result<SigningKey, KeyFileError> {
+pub(crate) fn read_seed(path: &Path) -> Result<SigningKey, KeyFileError> {
     let buf = fsutil::read_secret(path, 33).map_err(|e| match e {
         SecretFileError::Io(what, e) => io(what, path)(e),
         SecretFileError::Permissions(mode) => KeyFileError::KeyFilePermissions {
@@ -113,7 +113,7 @@ fn read_seed(path: &Path) -> Result<SigningKey, KeyFileError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-fn create_seed(dir: &Path, path: &Path) -> Result<SigningKey, KeyFileError> {
+pub(crate) fn create_seed(dir: &Path, path: &Path) -> Result<SigningKey, KeyFileError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
     let tmp = dir.join(format!("{KEY_FILE}.tmp"));

@@ -44,6 +44,7 @@ mod service;
 pub mod storage;
 mod stream;
 pub mod web;
+pub mod witness;
 
 pub use board::{
     Board, ConsistencyProof, CosignedCheckpoint, FoundEntry, InclusionProof, Limits,

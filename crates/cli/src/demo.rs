@@ -76,6 +76,11 @@ pub struct DemoArgs {
 
 /// Board checkpoint origin of the demo.
 const ORIGIN: &str = "tallyboard/demo";
+/// The witnesses the demo runs: (data directory, key name).
+const WITNESSES: [(&str, &str); 2] = [
+    ("witness-press", "witness.springfield-gazette.example/w1"),
+    ("witness-campaign", "witness.okafor-campaign.example/w1"),
+];
 /// Trustees and threshold.
 const TRUSTEES: usize = 3;
 /// Trustee absent at decryption (1-based).
@@ -269,6 +274,7 @@ struct Servers {
     board_url: String,
     issuer_url: String,
     board: Ed25519Verifier,
+    witnesses: Vec<tallyboard_tlog::CosignatureVerifier>,
     stops: Vec<oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -392,6 +398,11 @@ impl Demo {
         for d in &trustee_dirs {
             d.generate()?;
         }
+        let mut witnesses = Vec::new();
+        for (dir, name) in WITNESSES {
+            let w = tallyboard_board::witness::init(&self.dir.join(dir), name)?;
+            witnesses.push(w.verifier());
+        }
         let manifest_path = self.write_manifest(&board, &districts)?;
         let manifest = load_manifest(&manifest_path)?;
         let mut admin = Admin::new(
@@ -422,12 +433,38 @@ impl Demo {
             .await
             .context("the issuer stopped with an error")
         });
+        let mut stops = Vec::new();
+        let mut tasks = Vec::new();
+        // The witnesses follow the board from now on, each with its own
+        // connection, as a campaign's or the press's would.
+        for (dir, _) in WITNESSES {
+            let mut w =
+                tallyboard_board::witness::Witness::open(&self.dir.join(dir), board.clone())?;
+            let mut client = connect(&board_url, &board).await?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            stops.push(stop);
+            tasks.push(tokio::spawn(async move {
+                tallyboard_board::witness::follow(
+                    &mut w,
+                    &mut client,
+                    Duration::from_millis(200),
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
+                .await
+                .context("a witness stopped with an error")
+            }));
+        }
+        stops.extend([issuer_stop, board_stop]);
+        tasks.extend([issuer_task, board_task]);
         let servers = Servers {
             board_url,
             issuer_url,
             board,
-            stops: vec![issuer_stop, board_stop],
-            tasks: vec![issuer_task, board_task],
+            witnesses,
+            stops,
+            tasks,
         };
         println!("issuer {}", servers.issuer_url);
         self.step("board and issuer started, manifest posted", t);
@@ -490,6 +527,9 @@ impl Demo {
         writeln!(t, "issuer_keys = \"issuer/issuer-keys.json\"")?;
         writeln!(t, "revote_policy = \"last_counts\"\n")?;
         writeln!(t, "[board]\nkey = \"{}\"\n", board.to_vkey())?;
+        for (dir, _) in WITNESSES {
+            writeln!(t, "[[witnesses]]\nkey = \"{dir}/witness.pub\"\n")?;
+        }
         writeln!(t, "[trustees]\nthreshold = 2\nn = {TRUSTEES}\n")?;
         for i in 1..=TRUSTEES {
             writeln!(
@@ -661,10 +701,28 @@ impl Demo {
         };
         admin.set_phase(v1::Phase::Finished).await?;
 
-        // 5. Export and independent verification.
+        // 5. The witnesses cosign the final checkpoint; export and
+        // independent verification.
+        let t = Instant::now();
+        let mut client = connect(url, board).await?;
+        let (final_size, cosigned) = tallyboard_board::witness::wait_for_cosignatures(
+            &mut client,
+            &servers.witnesses,
+            Duration::from_secs(30),
+        )
+        .await?;
+        if cosigned.len() != servers.witnesses.len() {
+            bail!("the witnesses did not cosign the final checkpoint (size {final_size}) in 30 s: only {cosigned:?}");
+        }
+        self.step(
+            &format!(
+                "final checkpoint (size {final_size}) cosigned by {} witnesses",
+                cosigned.len()
+            ),
+            t,
+        );
         let t = Instant::now();
         let record = self.dir.join("election.record");
-        let mut client = connect(url, board).await?;
         let file = std::fs::File::create(&record)
             .with_context(|| format!("creating {}", record.display()))?;
         let exported =
@@ -690,7 +748,17 @@ impl Demo {
             bail!("the verifier found failures: {:?}", report.failed_checks());
         }
         check_report_results(&report, &summary)?;
+        if report.record.witnesses_cosigned.len() != servers.witnesses.len() {
+            bail!(
+                "the record's checkpoint lacks witness cosignatures: {:?} missing",
+                report.record.witnesses_missing
+            );
+        }
         self.step("independent verification of the whole record", t);
+        println!(
+            "the final checkpoint is cosigned by {}",
+            report.record.witnesses_cosigned.join(" and ")
+        );
         Ok(summary)
     }
 

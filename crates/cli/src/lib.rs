@@ -13,6 +13,7 @@ mod issuer_cmd;
 mod trustee_cmd;
 mod verify_cmd;
 mod vote_cmd;
+mod witness_cmd;
 
 /// Verifiable remote elections and caucuses.
 #[derive(Debug, Parser)]
@@ -51,6 +52,9 @@ enum Command {
     /// Caucus rules: viability, apportionment, checks against published results.
     #[command(subcommand)]
     Caucus(caucus_cmd::CaucusCommand),
+    /// A witness: follow a board and cosign its consistent checkpoints.
+    #[command(subcommand)]
+    Witness(witness_cmd::WitnessCommand),
 }
 
 /// Runs the `tallyboard` command on this process's arguments
@@ -75,6 +79,7 @@ pub fn run() -> std::process::ExitCode {
         Command::Export(args) => verify_cmd::run_export(args),
         Command::GenRecord(args) => verify_cmd::run_gen_record(args),
         Command::Caucus(cmd) => caucus_cmd::run(cmd),
+        Command::Witness(cmd) => witness_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     ("V1.2", "checkpoint signed by the manifest's board key"),
     ("V1.3", "earlier checkpoints consistent with the record"),
     ("V1.4", "entries well framed and decodable"),
+    ("V1.5", "witness cosignatures on the checkpoint valid"),
     ("V2.1", "manifest valid and signed by its admin key"),
     (
         "V2.2",

@@ -93,6 +93,11 @@ pub struct RecordInfo {
     pub ballots_cast: u64,
     /// Challenged ballots.
     pub challenged: u64,
+    /// Witnesses of the manifest whose valid cosignature is on the record's
+    /// checkpoint (check V1.5), in manifest order.
+    pub witnesses_cosigned: Vec<String>,
+    /// Witnesses of the manifest with no cosignature on it.
+    pub witnesses_missing: Vec<String>,
 }
 
 /// Run statistics (not part of the verdict).
@@ -228,6 +233,22 @@ impl Report {
             "election {} ({}), board {}: {} entries, phase {}",
             r.election_id, r.fingerprint, r.origin, r.entries, r.phase
         );
+        if !r.witnesses_cosigned.is_empty() || !r.witnesses_missing.is_empty() {
+            let list = |v: &[String]| {
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            let _ = writeln!(
+                s,
+                "final checkpoint (size {}) cosigned by: {}; not cosigned by: {}",
+                r.checkpoint_size,
+                list(&r.witnesses_cosigned),
+                list(&r.witnesses_missing)
+            );
+        }
         for c in &self.checks {
             let status = match c.status {
                 Status::Pass => "PASS",

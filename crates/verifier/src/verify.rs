@@ -1000,6 +1000,9 @@ impl Engine<'_> {
             (Ok(note), Some(b)) => match SignedCheckpoint::open(note, b) {
                 Ok(s) => {
                     self.tally.pass("V1.2", 1, "checkpoints");
+                    if let Some(m) = &m {
+                        self.check_cosignatures(&s, m, &mut info);
+                    }
                     Some(s)
                 }
                 Err(e) => {
@@ -1079,6 +1082,50 @@ impl Engine<'_> {
         self.finish_dkg();
         self.finish_credentials(&m, opts);
         info
+    }
+
+    /// V1.5 (`spec/checks.md` §2): every cosignature line on the record's
+    /// checkpoint whose (name, key ID) is a manifest witness's must verify
+    /// (C2SP `cosignature/v1`); lines by other keys are ignored. Records which
+    /// witnesses cosigned and which did not.
+    fn check_cosignatures(
+        &mut self,
+        cp: &SignedCheckpoint,
+        m: &ElectionManifest,
+        info: &mut RecordInfo,
+    ) {
+        let note = cp.note();
+        for (name, key) in &m.witnesses {
+            let Ok(v) = tallyboard_tlog::CosignatureVerifier::new(name, *key) else {
+                continue;
+            };
+            use tallyboard_tlog::NoteVerifier as _;
+            let lines: Vec<_> = note
+                .signatures()
+                .iter()
+                .filter(|s| s.name() == v.name() && s.key_id() == v.key_id())
+                .collect();
+            if lines.is_empty() {
+                info.witnesses_missing.push(name.clone());
+                continue;
+            }
+            if lines.iter().all(|s| {
+                v.verify_timestamp(note.text().as_bytes(), s.signature())
+                    .is_some()
+            }) {
+                self.tally.pass("V1.5", lines.len() as u64, "cosignatures");
+                info.witnesses_cosigned.push(name.clone());
+            } else {
+                self.failure(
+                    "V1.5",
+                    None,
+                    format!(
+                        "the cosignature of witness {name:?} on the checkpoint does not verify"
+                    ),
+                );
+            }
+        }
+        self.tally.performed("V1.5", "cosignatures");
     }
 
     fn finish_dkg(&mut self) {
