@@ -124,6 +124,15 @@ export function encode(type, obj, writer = protobuf.Writer.create()) {
 export function loadRoot(...texts) {
   const root = new protobuf.Root();
   for (const t of texts) protobuf.parse(t, root, { keepCase: true });
+  // Resolving a field touches its type's constructor, which protobufjs would
+  // generate with `Function`: give every type a plain one first.
+  const plainConstructors = (ns) => {
+    for (const obj of ns.nestedArray) {
+      if (obj instanceof protobuf.Type) obj.ctor = function Message() {};
+      if (obj.nestedArray) plainConstructors(obj);
+    }
+  };
+  plainConstructors(root);
   root.resolveAll();
   return root;
 }
