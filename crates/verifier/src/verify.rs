@@ -389,6 +389,12 @@ struct Own {
     alpha_overflow: bool,
     /// Challenged ballots: α encoding → challenged entry index.
     challenged_alphas: HashMap<[u8; 32], u64>,
+    /// How many of `challenged_alphas` V6.2 has counted already (each is
+    /// counted once, at the first tally after it; a caucus has two).
+    challenged_reported: u64,
+    /// Counted ballots V6.2 already failed (a caucus compares round-0
+    /// ballots at both tallies; each is reported once).
+    reuse_reported: HashSet<u64>,
     /// Key-ceremony messages by type.
     dkg: [u64; 4],
     /// Ballots per round counted by the verifier after resolving revotes.
@@ -648,7 +654,17 @@ impl Engine<'_> {
         self.own.counted[round as usize] = n_counted;
         self.tally.pass("V5.4", n_counted, "credentials counted");
         let _ = not_counted;
-        // V6.2: no counted ballot carries a challenged ciphertext.
+        // V6.2: no counted ballot carries a challenged ciphertext. A
+        // caucus's final alignment (round 1) also counts the round-0
+        // ballots, which a later challenge could reveal: compare them too.
+        let mut compared_bits = counted_bits.clone();
+        if m.is_caucus && round == caucus::REALIGNMENT_ROUND {
+            if let Some(creds) = self.state.compact_credentials() {
+                for i in creds.values().filter_map(|c| c.counted(0)) {
+                    set_bit(&mut compared_bits, i);
+                }
+            }
+        }
         if !self.own.challenged_alphas.is_empty() {
             let fps: HashMap<u32, Vec<[u8; 32]>> =
                 self.own
@@ -663,7 +679,7 @@ impl Engine<'_> {
                 .alpha_fps
                 .iter()
                 .map(|&(f, i)| (f, u64::from(i)))
-                .filter(|(f, i)| fps.contains_key(f) && get_bit(&counted_bits, *i))
+                .filter(|(f, i)| fps.contains_key(f) && get_bit(&compared_bits, *i))
                 .map(|(_, i)| i)
                 .collect();
             if self.own.alpha_overflow {
@@ -686,19 +702,23 @@ impl Engine<'_> {
                     .find_map(|a| self.own.challenged_alphas.get(a))
                 {
                     let ch = *ch;
-                    self.failure(
-                        "V6.2",
-                        Some(i),
-                        format!("the counted ballot reuses a ciphertext of the challenged ballot at entry {ch}"),
-                    );
+                    if self.own.reuse_reported.insert(i) {
+                        self.failure(
+                            "V6.2",
+                            Some(i),
+                            format!("the counted ballot reuses a ciphertext of the challenged ballot at entry {ch}"),
+                        );
+                    }
                 }
             }
         }
+        let challenged = self.own.challenged_alphas.len() as u64;
         self.tally.pass(
             "V6.2",
-            self.own.challenged_alphas.len() as u64,
+            challenged - self.own.challenged_reported,
             "challenged ciphertexts",
         );
+        self.own.challenged_reported = challenged;
         if self.own.challenged_alphas.is_empty() && self.state.challenged() > 0 {
             self.tally.performed("V6.2", "challenged ciphertexts");
         }
@@ -1146,10 +1166,10 @@ impl Engine<'_> {
                 self.tally
                     .pass("V3.3", dkg.complaints().len() as u64, "complaints");
                 self.tally.performed("V3.3", "complaints");
-                for dq in &out.qualification.disqualified {
-                    // Reported, not failed: the ceremony handles faults.
-                    let _ = dq;
-                }
+                // A disqualified dealer is an outcome of the ceremony, not
+                // a failure of the record (`spec/checks.md` V3.2, V3.3):
+                // what V3.4 checks is that the posted key and qualified set
+                // are the evaluation's.
                 if out.public_key.joint_key() == key.joint_key()
                     && out.public_key.verification_keys() == key.verification_keys()
                 {
