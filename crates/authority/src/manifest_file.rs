@@ -60,7 +60,7 @@ pub struct ManifestFile {
     pub witnesses: Vec<WitnessFile>,
 }
 
-/// One `[[witnesses]]` (`spec/manifest.md` §2.4).
+/// One `[[witnesses]]` (`spec/manifest.md` §2.9).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessFile {

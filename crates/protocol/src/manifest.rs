@@ -108,7 +108,7 @@ pub struct ElectionManifest {
     /// How each contest's ballots are proven valid, by contest position.
     pub specs: Vec<ContestSpec>,
     /// The witnesses (key name, cosignature key), in manifest order
-    /// (`spec/manifest.md` §2.4).
+    /// (`spec/manifest.md` §2.9).
     pub witnesses: Vec<(String, VerifyingKey)>,
 }
 
@@ -413,7 +413,7 @@ pub fn validate_manifest(
     })
 }
 
-/// The manifest's witnesses (`spec/manifest.md` §2.4): at most
+/// The manifest's witnesses (`spec/manifest.md` §2.9): at most
 /// [`limits::MAX_WITNESSES`]; each name a C2SP key name (1 to 128 bytes, no
 /// whitespace, no `+`) unique in the manifest; each key a valid Ed25519 key
 /// used by no other witness and not the board's.
