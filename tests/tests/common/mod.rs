@@ -259,6 +259,19 @@ impl Harness {
         addr
     }
 
+    /// Stops (kills) the servers started under `name` and waits for them.
+    pub fn stop_service(&self, name: &str) {
+        let mut services = self.services.lock().expect("services");
+        let suffix = format!("-{name}");
+        let (stopped, kept): (Vec<Proc>, Vec<Proc>) =
+            services.drain(..).partition(|p| p.name.ends_with(&suffix));
+        *services = kept;
+        drop(services);
+        assert!(!stopped.is_empty(), "no service named {name}");
+        // Dropping a process kills and reaps it.
+        drop(stopped);
+    }
+
     /// The logs of every server, for a failure message.
     pub fn service_reports(&self) -> String {
         match self.services.lock() {
@@ -445,6 +458,17 @@ pub fn open_election(
     roll: &Path,
     write_manifest: impl FnOnce(&Harness, &str) -> PathBuf,
 ) -> Opened {
+    open_election_on(h, origin, roll, "127.0.0.1:0", write_manifest)
+}
+
+/// [`open_election`] with the board listening on `listen`.
+pub fn open_election_on(
+    h: &Harness,
+    origin: &str,
+    roll: &Path,
+    listen: &str,
+    write_manifest: impl FnOnce(&Harness, &str) -> PathBuf,
+) -> Opened {
     let vkey = h
         .run(
             "board-key",
@@ -472,7 +496,7 @@ pub fn open_election(
             s("--data-dir"),
             s("board"),
             s("--listen"),
-            s("127.0.0.1:0"),
+            s(listen),
             s("--origin"),
             s(origin),
         ],
