@@ -55,6 +55,11 @@ fn prerequisites() -> String {
         "the browser test needs Node.js (node) on PATH"
     );
     let web = web_dir();
+    // One test at a time installs the packages (nextest runs tests as
+    // parallel processes).
+    let lock = std::fs::File::create(std::env::temp_dir().join("tallyboard-web-npm.lock"))
+        .expect("creating the npm lock file");
+    lock.lock().expect("locking the npm lock file");
     if !web.join("node_modules/playwright-core").is_dir() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
@@ -63,12 +68,48 @@ fn prerequisites() -> String {
             .expect("running npm ci for the page's packages");
         assert!(status.success(), "npm ci in {} failed", web.display());
     }
+    drop(lock);
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).is_file(),
         "the browser test needs Chromium at {chromium} (apt-get install -y chromium; .ci/run installs it), or CHROMIUM=path"
     );
     chromium
+}
+
+/// Runs `node ARGS` in the page's directory; panics with its output unless
+/// it exits 0.
+fn node(args: &[&str]) -> String {
+    let out = Command::new("node")
+        .args(args)
+        .current_dir(web_dir())
+        .output()
+        .expect("running node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "node {args:?} failed:\n{text}");
+    text
+}
+
+/// The page's own unit tests (Merkle vectors, notes and cosignatures,
+/// gRPC-Web framing, trackers, receipts), under Node's test runner.
+#[test]
+fn page_unit_tests() {
+    prerequisites();
+    let out = node(&["--test", "test/unit/"]);
+    assert!(out.contains("# fail 0"), "{out}");
+    assert!(!out.contains("# pass 0"), "no unit test ran:\n{out}");
+}
+
+/// The embedded `dist/` is exactly what the sources and the locked packages
+/// build to (`node build.mjs --check`).
+#[test]
+fn page_bundle_is_built_from_sources() {
+    prerequisites();
+    node(&["build.mjs", "--check"]);
 }
 
 /// The Playwright driver: one JSON command per line in, one answer out.
