@@ -77,6 +77,8 @@ export class Explorer {
       } catch (e) {
         if (this.stopped || this.halted) return;
         if (e && e.name === 'AbortError') return;
+        // The board refuses to continue from where this page is: it has fewer entries now.
+        if (e instanceof GrpcError && e.codeName === 'OUT_OF_RANGE' && this.verifier) await this.poll();
         const { code, message } = describeError(e);
         this.view.connection('error', `${code === 'TransportError' ? '' : code + ': '}${message}`, () => this.retryNow());
       }
@@ -290,7 +292,7 @@ export class Explorer {
     if (!opened) return null;
     const cp = checkpointRecord(opened);
     if (this.latest && cp.size < this.latest.size && what === 'latest') {
-      this.raise({ kind: 'shrink', message: `The board now shows ${cp.size} entries after it showed this page ${this.latest.size}.`, older: this.latest, newer: cp });
+      this.raise({ kind: 'shrink', message: `It now shows ${cp.size} entries after it showed this page ${this.latest.size}.`, older: this.latest, newer: cp });
       return cp;
     }
     this.whenTreeAt(cp.size, (root) => this.compareWithTree(cp, root, what));
@@ -363,16 +365,16 @@ export class Explorer {
     // 1. Our own tree, when it reaches the remembered size.
     this.whenTreeAt(oldCp.size, (root) => {
       if (!equal(root, oldCp.root)) {
-        this.raise({ kind: 'fork', message: `The board forked: it showed this browser a different history. The entries it sends now do not lead to the root of size ${oldCp.size} it signed on your last visit.`, older: oldCp, newer: claimed || this.latest });
+        this.raise({ kind: 'fork', message: `The entries it sends now do not lead to the root of size ${oldCp.size} it signed on your last visit.`, older: oldCp, newer: claimed || this.latest });
       }
     });
     // 2. The board's consistency proof from the remembered checkpoint to the latest one.
     if (claimed) {
       if (claimed.size < oldCp.size) {
-        this.raise({ kind: 'shrink', message: `The board shrank: it now shows ${claimed.size} entries; on your last visit it signed ${oldCp.size}.`, older: oldCp, newer: claimed });
+        this.raise({ kind: 'shrink', message: `It now shows ${claimed.size} entries; on your last visit it signed ${oldCp.size}.`, older: oldCp, newer: claimed });
       } else if (claimed.size === oldCp.size) {
         if (!equal(claimed.root, oldCp.root)) {
-          this.raise({ kind: 'fork', message: `The board forked: it showed this browser a different history. It signed two different roots for size ${oldCp.size}.`, older: oldCp, newer: claimed });
+          this.raise({ kind: 'fork', message: `It signed two different roots for size ${oldCp.size}.`, older: oldCp, newer: claimed });
         }
       } else {
         try {
@@ -384,7 +386,7 @@ export class Explorer {
             this.view.check('memory', 'warn', `Could not get a consistency proof (${e.codeName}); the page's own tree is still compared.`);
           } else {
             const { code, message } = describeError(e);
-            this.raise({ kind: 'fork', message: `The board forked: it showed this browser a different history. Its consistency proof from your last visit's checkpoint (size ${oldCp.size}) to the current one (size ${claimed.size}) fails: ${code}: ${message}`, older: oldCp, newer: claimed });
+            this.raise({ kind: 'fork', message: `Its consistency proof from your last visit's checkpoint (size ${oldCp.size}) to the current one (size ${claimed.size}) fails: ${code}: ${message}`, older: oldCp, newer: claimed });
           }
         }
       }
@@ -546,7 +548,7 @@ export class Explorer {
       } catch (e) {
         const { message } = describeError(e);
         add(false, `Its checkpoint is NOT consistent with this page's current checkpoint: ${message}`);
-        this.raise({ kind: 'fork', message: `The board forked: the receipt's checkpoint of size ${cp.size} is not consistent with the board's current one (${message}).`, older: cp, newer: latest });
+        this.raise({ kind: 'fork', message: `The receipt's checkpoint of size ${cp.size} is not consistent with the board's current one (${message}).`, older: cp, newer: latest });
         return done('error', 'The board and the receipt disagree: evidence of a fork.', r.index);
       }
     }

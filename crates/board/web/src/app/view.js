@@ -24,8 +24,19 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** A column header with a short form for narrow screens (the long one stays for screen readers). */
+function th(long, short, cls) {
+  if (!short) return h('th', { scope: 'col', class: cls }, long);
+  return h('th', { scope: 'col', class: cls }, h('span', { class: 'long' }, long), h('span', { class: 'short', 'aria-hidden': 'true' }, short));
+}
+
+/** A horizontally scrollable box, reachable by keyboard. */
+function scroller(label, child) {
+  return h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': label }, child);
+}
+
 export function abbrev(hex) {
-  return hex.length > 20 ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : hex;
+  return hex.length > 20 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex;
 }
 
 /** A hash shown abbreviated, the full value one click (or Enter) away. */
@@ -325,9 +336,7 @@ export class View {
         const districts = rows.map((r) => r.district);
         const showDistricts = districts.length > 1 || districts[0] !== '';
         body.append(
-          h(
-            'div',
-            { class: 'scroll' },
+          scroller(`${title}: ${c.title}`,
             h(
               'table',
               { class: 'result', 'data-contest': cid, 'data-entry': index },
@@ -396,14 +405,12 @@ export class View {
           { class: 'precinct', 'data-district': d.id },
           h('h3', null, d.name, h('span', { class: 'muted' }, ` (${d.id}; ${d.delegates} delegates, ${d.sde_weight || '0'} SDEs)`)),
           v ? h('p', null, `${v.participants} participants; viability threshold ${v.threshold}.`) : null,
-          h(
-            'div',
-            { class: 'scroll' },
+          scroller(`Caucus results in ${d.name}`,
             h(
               'table',
               { class: 'caucus' },
               h('caption', { class: 'sr-only' }, `Caucus results in ${d.name}`),
-              h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col', class: 'num' }, 'First alignment'), h('th', { scope: 'col' }, 'Viable'), h('th', { scope: 'col', class: 'num' }, 'Final alignment'), h('th', { scope: 'col', class: 'num' }, 'Delegates'), h('th', { scope: 'col', class: 'num' }, 'SDEs'))),
+              h('thead', null, h('tr', null, th('Group'), th('First alignment', '1st', 'num'), th('Viable', 'Via.'), th('Final alignment', 'Final', 'num'), th('Delegates', 'Del.', 'num'), th('SDEs', 'SDE', 'num'))),
               h(
                 'tbody',
                 null,
@@ -436,7 +443,7 @@ export class View {
     const head = $('counts-head');
     if (!head.firstChild || head.dataset.caucus !== String(caucus)) {
       head.dataset.caucus = String(caucus);
-      head.replaceChildren(h('tr', null, h('th', { scope: 'col' }, 'District'), h('th', { scope: 'col', class: 'num' }, caucus ? 'First-alignment ballots' : 'Ballots'), caucus ? h('th', { scope: 'col', class: 'num' }, 'Realignment ballots') : null, h('th', { scope: 'col', class: 'num' }, 'Challenged')));
+      head.replaceChildren(h('tr', null, th('District'), caucus ? th('First-alignment ballots', '1st', 'num') : th('Ballots', null, 'num'), caucus ? th('Realignment ballots', 'Realign', 'num') : null, th('Challenged', 'Chal.', 'num')));
     }
     const ids = m ? m.districts.map((d) => d.id) : [];
     for (const id of counts.keys()) if (!ids.includes(id)) ids.push(id);
@@ -482,7 +489,8 @@ export class View {
     const rows = picked.map((i) => {
       const s = ex.summaries[i];
       const hex = toHex(ex.leaves.get(i));
-      let detail = s.detail;
+      let detail = s.type === 'phase_change' ? PHASE_LABELS[s.detail] || s.detail : s.detail;
+      if (s.type === 'encrypted_tally' && !(m && m.caucus)) detail = detail.replace(/^round 0, /, '');
       if (s.district !== null && s.district !== undefined) detail = `${dname(s.district).name}${s.type === 'ballot' && m && m.caucus ? `, round ${s.round}` : ''}`;
       return h('tr', { 'data-index': i, 'data-type': s.type, 'data-tracker': hex }, h('td', { class: 'num' }, String(i)), h('td', null, typeLabel(s.type), detail ? h('span', { class: 'muted' }, ` · ${detail}`) : null), h('td', null, hashCell(hex)));
     });

@@ -147,7 +147,10 @@ export class GrpcWebClient {
     }
     const headers = headersMap(res.headers);
     // A trailers-only answer carries the status in the headers.
-    if ('grpc-status' in headers) checkStatus(headers);
+    if ('grpc-status' in headers) {
+      if (res.body) res.body.cancel().catch(() => {});
+      checkStatus(headers);
+    }
     if (!res.ok) throw new TransportError(`the board answered HTTP ${res.status} ${res.statusText || ''}`.trim());
     const ct = headers['content-type'] || '';
     if (!ct.startsWith('application/grpc-web')) throw new TransportError(`the board answered "${ct || 'no content type'}", not gRPC-Web`);
