@@ -122,6 +122,16 @@ pub enum VoteCommand {
         #[command(flatten)]
         choice: ChoiceArgs,
     },
+    /// Look a ballot tracker (or any entry's leaf hash) up on the board and
+    /// check the answer: the entry hashes to it, its inclusion proof, the
+    /// board's signature and the witnesses' cosignatures.
+    Lookup {
+        #[command(flatten)]
+        board: BoardArgs,
+        /// The tracker: 64 hexadecimal characters.
+        #[arg(long, value_name = "HEX")]
+        tracker: String,
+    },
     /// Re-check a receipt: offline against the board key, then online that
     /// the ballot is still on the board and the log was not forked.
     CheckReceipt {
@@ -183,6 +193,7 @@ pub fn run(cmd: VoteCommand) -> anyhow::Result<ExitCode> {
             }
             VoteCommand::Challenge { board, choice } => run_challenge(&board, &choice).await,
             VoteCommand::CheckReceipt { board, receipt } => run_check(&board, &receipt).await,
+            VoteCommand::Lookup { board, tracker } => run_lookup(&board, &tracker).await,
         }
     })
 }
@@ -536,5 +547,131 @@ async fn run_check(board: &BoardArgs, path: &Path) -> anyhow::Result<ExitCode> {
         check.latest.checkpoint().size(),
         receipt.index()
     );
+    // A cosigned proof: the entry in the latest checkpoint as the board
+    // serves it, with the witnesses' cosignatures.
+    if let Some(found) = client.find_by_tracker(&receipt.tracker()).await? {
+        println!(
+            "witnesses   {}",
+            cosigners(&mut client, &found.checkpoint).await?
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The manifest's witnesses (entry 0 of the board).
+async fn manifest_witnesses(
+    client: &mut BoardClient,
+) -> anyhow::Result<Vec<tallyboard_tlog::CosignatureVerifier>> {
+    let (page, _) = client.list_entries(0, 1).await?;
+    let Some(first) = page.first() else {
+        return Ok(Vec::new());
+    };
+    let decoded = tallyboard_protocol::entry::decode_entry(&first.entry)
+        .map_err(|e| anyhow::anyhow!("entry 0 of the board: {e}"))?;
+    let Some(tallyboard_protocol::v1::entry_body::Payload::Manifest(m)) = decoded.body.payload
+    else {
+        anyhow::bail!("entry 0 of the board is not a manifest");
+    };
+    Ok(m.witnesses
+        .iter()
+        .filter_map(|w| tallyboard_tlog::CosignatureVerifier::from_bytes(&w.name, &w.key).ok())
+        .collect())
+}
+
+/// Which of the manifest's witnesses validly cosigned `cp`, as a sentence.
+async fn cosigners(
+    client: &mut BoardClient,
+    cp: &tallyboard_tlog::SignedCheckpoint,
+) -> anyhow::Result<String> {
+    use tallyboard_tlog::NoteVerifier as _;
+    let witnesses = manifest_witnesses(client).await?;
+    if witnesses.is_empty() {
+        return Ok("the manifest names no witness".into());
+    }
+    let note = cp.note();
+    let (yes, no): (Vec<_>, Vec<_>) = witnesses.iter().partition(|v| {
+        note.signatures().iter().any(|s| {
+            s.name() == v.name()
+                && s.key_id() == v.key_id()
+                && v.verify(note.text().as_bytes(), s.signature())
+        })
+    });
+    let names = |v: &[&tallyboard_tlog::CosignatureVerifier]| {
+        v.iter()
+            .map(|w| w.name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Ok(match (yes.is_empty(), no.is_empty()) {
+        (true, _) => format!(
+            "the checkpoint of size {} is not cosigned yet (expected: {})",
+            cp.checkpoint().size(),
+            names(&no)
+        ),
+        (false, true) => format!(
+            "the checkpoint of size {} is cosigned by every witness of the manifest: {}",
+            cp.checkpoint().size(),
+            names(&yes)
+        ),
+        (false, false) => format!(
+            "the checkpoint of size {} is cosigned by {}; not (yet) by {}",
+            cp.checkpoint().size(),
+            names(&yes),
+            names(&no)
+        ),
+    })
+}
+
+async fn run_lookup(board: &BoardArgs, tracker: &str) -> anyhow::Result<ExitCode> {
+    let text = tracker.trim();
+    let bytes = hex::decode(text)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "a tracker is 64 hexadecimal characters (32 bytes); got {} characters",
+                text.len()
+            )
+        })?;
+    let hash =
+        tallyboard_tlog::Hash::from_slice(&bytes).map_err(|e| anyhow::anyhow!("tracker: {e}"))?;
+    let mut client = connect(board).await?;
+    let Some(found) = client.find_by_tracker(&hash).await? else {
+        println!("NOT ON THE BOARD  no entry of the board has tracker {text}");
+        return Ok(ExitCode::from(1));
+    };
+    let kind = tallyboard_protocol::entry::decode_entry(&found.entry)
+        .ok()
+        .and_then(|e| e.body.payload)
+        .map_or_else(|| "undecodable entry".to_owned(), |p| payload_name(&p));
+    println!("  BALLOT TRACKER  {text}");
+    println!(
+        "found       entry {} ({kind}); it hashes to the tracker and its inclusion proof verifies in the board-signed checkpoint of size {}",
+        found.index,
+        found.checkpoint.checkpoint().size()
+    );
+    println!(
+        "witnesses   {}",
+        cosigners(&mut client, &found.checkpoint).await?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn payload_name(p: &tallyboard_protocol::v1::entry_body::Payload) -> String {
+    use tallyboard_protocol::v1::entry_body::Payload as P;
+    match p {
+        P::Manifest(_) => "manifest".into(),
+        P::PhaseChange(_) => "phase change".into(),
+        P::Dkg(_) => "key-ceremony message".into(),
+        P::ElectionKey(_) => "election key".into(),
+        P::Issuance(i) => format!("credential issued in district {}", i.district),
+        P::Ballot(b) => format!("ballot, district {}, round {}", b.district, b.round),
+        P::ChallengedBallot(_) => "challenged ballot".into(),
+        P::EncryptedTally(_) => "encrypted tally".into(),
+        P::PartialDecryption(d) => format!("partial decryption by trustee {}", d.trustee),
+        P::Result(_) => "result".into(),
+        P::CaucusViability(_) => "caucus viability".into(),
+        P::CaucusApportionment(_) => "caucus apportionment".into(),
+        P::Notice(_) => "notice".into(),
+    }
 }
