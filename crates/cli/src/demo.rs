@@ -499,6 +499,10 @@ impl Demo {
             "  manifest         {}",
             self.dir.join("manifest.toml").display()
         );
+        println!(
+            "Browse it: tallyboard board serve --data-dir {} --origin {ORIGIN} --listen 127.0.0.1:50051, then open http://127.0.0.1:50051/",
+            self.dir.join("board").display()
+        );
         Ok(())
     }
 
