@@ -78,9 +78,15 @@ export class Explorer {
         if (this.stopped || this.halted) return;
         if (e && e.name === 'AbortError') return;
         // The board refuses to continue from where this page is: it has fewer entries now.
-        if (e instanceof GrpcError && e.codeName === 'OUT_OF_RANGE' && this.verifier) await this.poll();
+        const behind = e instanceof GrpcError && e.codeName === 'OUT_OF_RANGE';
+        if (behind && this.verifier) await this.poll();
+        if (behind && this.alarm && this.alarm.kind === 'shrink') {
+          this.view.connection('error', 'Stopped following the board: it no longer has the entries this page saw (see the warning).');
+          return;
+        }
         const { code, message } = describeError(e);
-        this.view.connection('error', `${code === 'TransportError' ? '' : code + ': '}${message}`, () => this.retryNow());
+        const text = code === 'TransportError' ? message.charAt(0).toUpperCase() + message.slice(1) : `${code}: ${message}`;
+        this.view.connection('error', `${text}. Retrying in ${Math.round(delay / 1000)} s.`, () => this.retryNow());
       }
       await this.sleep(delay);
       delay = Math.min(delay * 2, 30000);
@@ -107,16 +113,22 @@ export class Explorer {
     const note = parseNote(res.checkpoint);
     const cp = parseCheckpointText(note.text);
     this.view.boardClaims(cp);
-    if (cp.size === 0) {
-      this.view.connection('live', 'The board is empty: no manifest yet.');
-    }
   }
 
   async follow() {
     this.abort = new AbortController();
     const from = this.leaves.size;
     let live = false;
-    for await (const msg of this.api.streamEntries(from, { signal: this.abort.signal })) {
+    const onOpen = () => {
+      if (from > 0) {
+        live = true;
+        this.view.connection('live', 'Following the board live.');
+      } else {
+        const empty = this.first && this.first.tree_size === 0;
+        this.view.connection(empty ? 'live' : 'connecting', empty ? 'The board is empty: waiting for the manifest (entry 0).' : 'Reading the board\'s entries…');
+      }
+    };
+    for await (const msg of this.api.streamEntries(from, { signal: this.abort.signal, onOpen })) {
       if (this.stopped || this.halted) return;
       const le = msg.entry;
       if (!le) throw new Error('the stream sent a message without an entry');
@@ -129,6 +141,9 @@ export class Explorer {
         if (!live) {
           live = true;
           this.view.connection('live', 'Following the board live.');
+        }
+        if (!this.polling) {
+          this.polling = true;
           this.schedulePoll(0);
         }
       }

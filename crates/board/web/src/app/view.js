@@ -255,7 +255,8 @@ export class View {
     let ballots = 0;
     for (const c of ex.state.counts.values()) ballots += c.ballots + c.round1;
     const cp = ex.latest ? `; checkpoint verified at ${ex.latest.size}` : '';
-    const text = `${ex.leaves.size} entries, ${ballots} ballots${cp}.`;
+    const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+    const text = `${plural(ex.leaves.size, 'entry', 'entries')}, ${plural(ballots, 'ballot', 'ballots')}${cp}.`;
     // Screen readers hear the live counters at most every few seconds.
     if (now - this.lastSummary > 3000 || !$('live-summary').textContent) {
       $('live-summary').textContent = text;

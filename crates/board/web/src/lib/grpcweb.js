@@ -170,8 +170,9 @@ export class GrpcWebClient {
   }
 
   /** A server-streaming call: yields message bytes as they arrive. */
-  async *stream(method, message, { signal } = {}) {
+  async *stream(method, message, { signal, onOpen } = {}) {
     const reader = await this.open(method, message, signal);
+    if (onOpen) onOpen();
     const frames = new FrameDecoder();
     let done = false;
     try {
