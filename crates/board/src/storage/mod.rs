@@ -8,13 +8,15 @@
 //! atomically and durably. Readers may run concurrently with the writer and
 //! with each other.
 //!
-//! The embedded backend is [`SqliteStorage`]. A PostgreSQL backend implements
-//! the same trait: one `INSERT ... ; INSERT ... ; COMMIT` per batch with
-//! `synchronous_commit = on`, and the `size` precondition of
+//! The embedded backend is [`SqliteStorage`] (§2.1); [`PostgresStorage`]
+//! keeps the log in a PostgreSQL schema (§2.3): one transaction per batch
+//! with `synchronous_commit = on`, and the `size` precondition of
 //! [`Storage::append`] enforced inside the transaction.
 
+mod postgres;
 mod sqlite;
 
+pub use self::postgres::{redact_url, PostgresStorage};
 pub use sqlite::SqliteStorage;
 
 use tallyboard_tlog::{Hash, HashReader};
