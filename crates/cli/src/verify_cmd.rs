@@ -10,7 +10,8 @@ use clap::Args;
 use tallyboard_board::BoardClient;
 use tallyboard_tlog::Ed25519Verifier;
 use tallyboard_verifier::generate::{generate_to_file, GenOptions};
-use tallyboard_verifier::{export_record, verify_file, VerifyOptions};
+use tallyboard_verifier::report_html::{sha256_file, utc_timestamp};
+use tallyboard_verifier::{export_record, verify_file, HtmlContext, Report, VerifyOptions};
 
 /// Verify an election record: every check of spec/checks.md.
 #[derive(Debug, Args)]
@@ -31,6 +32,10 @@ pub struct VerifyArgs {
     /// Print the report as JSON (schema in spec/checks.md §10).
     #[arg(long)]
     pub json: bool,
+    /// Also write the audit report, one self-contained HTML page to read,
+    /// print and archive (spec/checks.md §12).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -154,6 +159,9 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --record FILE or --board URL"),
     };
     let report = verify_file(&record, &opts)?;
+    if let Some(out) = &args.report {
+        write_html_report(&report, &args, out)?;
+    }
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -164,6 +172,101 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The command that re-runs this verification (`spec/checks.md` §12).
+fn rerun_command(args: &VerifyArgs) -> String {
+    let mut cmd = vec!["tallyboard".to_string(), "verify".to_string()];
+    if let Some(path) = &args.record {
+        cmd.push("--record".into());
+        cmd.push(shell_quote(&path.display().to_string()));
+    } else if let Some(url) = &args.board {
+        cmd.push("--board".into());
+        cmd.push(shell_quote(url));
+        if let Some(k) = &args.board_key {
+            cmd.push("--board-key".into());
+            cmd.push(shell_quote(k.trim()));
+        }
+    }
+    if args.record.is_some() {
+        if let Some(k) = &args.board_key {
+            cmd.push("--board-key".into());
+            cmd.push(shell_quote(k.trim()));
+        }
+    }
+    for c in &args.checkpoints {
+        cmd.push("--checkpoint".into());
+        cmd.push(shell_quote(&c.display().to_string()));
+    }
+    cmd.join(" ")
+}
+
+/// Writes the HTML audit report atomically: a temporary file in the same
+/// directory, renamed over `out` once complete.
+fn write_html_report(
+    report: &Report,
+    args: &VerifyArgs,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let record_sha256 = match &args.record {
+        Some(path) => Some(
+            sha256_file(path).with_context(|| format!("hashing the record {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let ctx = HtmlContext {
+        generated_at: utc_timestamp(std::time::SystemTime::now()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        command: rerun_command(args),
+        record_file: args.record.as_ref().map(|p| p.display().to_string()),
+        record_sha256,
+    };
+    let html = report.to_html(&ctx);
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tallyboard-report")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(html.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("writing the report in {}", dir.display()))?;
+    // A page to share and archive: readable by all, like any other output
+    // (a temporary file is created owner-only).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("writing the report in {}", dir.display()))?;
+    }
+    tmp.persist(out)
+        .with_context(|| format!("writing the report {}", out.display()))?;
+    eprintln!(
+        "audit report ({}) written to {}",
+        if report.ok {
+            "VERIFIED"
+        } else {
+            "NOT VERIFIED"
+        },
+        out.display()
+    );
+    Ok(())
 }
 
 /// Runs `tallyboard export`.

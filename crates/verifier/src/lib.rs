@@ -16,6 +16,9 @@
 //! * it streams (memory bounded by counts, not sizes) and uses every core,
 //!   with ballot proofs verified in batches ([`verify`]).
 //!
+//! [`report_html`] renders a report as a self-contained HTML page for
+//! auditors to read, print and archive.
+//!
 //! [`generate`] makes complete valid records for tests and benchmarks;
 //! [`export`] writes a board's record to a file (`spec/export.md`).
 #![deny(unsafe_code)]
@@ -26,9 +29,11 @@ pub mod export;
 pub mod generate;
 pub mod record;
 pub mod report;
+pub mod report_html;
 pub mod tree;
 pub mod verify;
 
 pub use export::{export_record, ExportError, ExportSummary};
 pub use report::{Report, Status};
+pub use report_html::HtmlContext;
 pub use verify::{verify_bytes, verify_file, VerifyError, VerifyOptions};

@@ -70,6 +70,12 @@ pub struct ResultRow {
     pub option: String,
     /// Decrypted count.
     pub count: u64,
+    /// The contest's title in the manifest.
+    pub contest_title: String,
+    /// The district's name in the manifest ("" for an election-wide total).
+    pub district_title: String,
+    /// The option's title in the manifest.
+    pub option_title: String,
 }
 
 /// What the record is.
@@ -77,6 +83,8 @@ pub struct ResultRow {
 pub struct RecordInfo {
     /// Election id (from the manifest).
     pub election_id: String,
+    /// Election title (from the manifest).
+    pub title: String,
     /// Election fingerprint, hex.
     pub fingerprint: String,
     /// Board origin (from the manifest).
@@ -135,6 +143,65 @@ pub struct Report {
     pub results: Vec<ResultRow>,
     /// Statistics of the run.
     pub performance: Performance,
+    /// The caucus's per-district viability and apportionment (a caucus
+    /// record only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caucus: Option<CaucusReport>,
+}
+
+/// A caucus record's viability and delegate apportionment, per district, as
+/// checked by V8.1 and V8.4 (`spec/checks.md` §10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaucusReport {
+    /// Id of the alignment contest.
+    pub contest: String,
+    /// Log index of the accepted `caucus_viability` entry.
+    pub viability_entry: Option<u64>,
+    /// Log index of the accepted `caucus_apportionment` entry.
+    pub apportionment_entry: Option<u64>,
+    /// The apportionment's coin seed, hex ("" without an apportionment).
+    pub coin_seed: String,
+    /// The caucus districts, in manifest order.
+    pub districts: Vec<CaucusDistrict>,
+}
+
+/// One caucus district (precinct).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaucusDistrict {
+    /// District id.
+    pub district: String,
+    /// District name in the manifest.
+    pub title: String,
+    /// Delegates the district elects (manifest).
+    pub delegates: u32,
+    /// State delegate equivalents the district carries (manifest).
+    pub sde_weight: String,
+    /// Participants counted for viability (from the viability entry).
+    pub participants: Option<u64>,
+    /// Viability threshold in participants.
+    pub threshold: Option<u64>,
+    /// The groups (options of the alignment contest), in manifest order.
+    pub groups: Vec<CaucusGroup>,
+}
+
+/// One preference group in one caucus district.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaucusGroup {
+    /// Option id.
+    pub option: String,
+    /// Option title.
+    pub title: String,
+    /// First alignment: the round-0 result.
+    pub first: Option<u64>,
+    /// Viable after the first alignment.
+    pub viable: Option<bool>,
+    /// Final alignment: the round-1 result.
+    #[serde(rename = "final")]
+    pub final_: Option<u64>,
+    /// Delegates apportioned.
+    pub delegates: Option<u32>,
+    /// State delegate equivalents apportioned (decimal string).
+    pub sde: Option<String>,
 }
 
 /// Accumulates check outcomes while verifying.

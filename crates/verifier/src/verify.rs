@@ -44,7 +44,10 @@ use tallyboard_tlog::{
 
 use crate::checks::{check_of_rule, EntryKind};
 use crate::record::{RawEntry, RecordError, RecordReader};
-use crate::report::{Failure, Performance, RecordInfo, Report, ResultRow, Tally, SCHEMA};
+use crate::report::{
+    CaucusDistrict, CaucusGroup, CaucusReport, Failure, Performance, RecordInfo, Report, ResultRow,
+    Tally, SCHEMA,
+};
 use crate::tree::LeafTree;
 
 /// Entries per work unit. A record interleaves issuance entries with the
@@ -399,6 +402,8 @@ struct Own {
     dkg: [u64; 4],
     /// Ballots per round counted by the verifier after resolving revotes.
     counted: [u64; 2],
+    /// The accepted caucus apportionment's coin seed (for the report).
+    coin_seed: Option<Vec<u8>>,
 }
 
 fn set_bit(bits: &mut Vec<u64>, i: u64) {
@@ -601,7 +606,10 @@ impl Engine<'_> {
                 }
             }
             Some(Payload::CaucusViability(_)) => t.pass("V8.1", 1, "viability entries"),
-            Some(Payload::CaucusApportionment(_)) => t.pass("V8.4", 1, "apportionment entries"),
+            Some(Payload::CaucusApportionment(a)) => {
+                t.pass("V8.4", 1, "apportionment entries");
+                self.own.coin_seed = Some(a.coin_seed);
+            }
             Some(Payload::PartialDecryption(_)) => t.pass("V7.2", 1, "partial decryptions"),
             Some(Payload::Result(r)) => self.after_result(index, &r),
             _ => {}
@@ -947,6 +955,12 @@ impl Engine<'_> {
                     off += cts.len();
                     ok &= counts == posted.counts.as_slice();
                     let c = &m.raw.contests[*cpos];
+                    let district_title = m
+                        .districts
+                        .get(&posted.district)
+                        .and_then(|&d| m.raw.districts.get(d))
+                        .map(|d| d.name.clone())
+                        .unwrap_or_default();
                     for (o, n) in c.options.iter().zip(counts) {
                         self.results.push(ResultRow {
                             round: tally.round,
@@ -954,6 +968,9 @@ impl Engine<'_> {
                             district: posted.district.clone(),
                             option: o.id.clone(),
                             count: *n,
+                            contest_title: c.title.clone(),
+                            district_title: district_title.clone(),
+                            option_title: o.title.clone(),
                         });
                     }
                 }
@@ -969,6 +986,73 @@ impl Engine<'_> {
             }
             Err(e) => self.failure("V7.3", Some(index), format!("combining: {e}")),
         }
+    }
+
+    /// A caucus's per-district viability and apportionment as accepted by
+    /// the rules (V8.1, V8.4), with the first and final alignment from the
+    /// verified results (`spec/checks.md` §10).
+    fn caucus_report(&self) -> Option<CaucusReport> {
+        let m = self.manifest.as_ref()?;
+        let s = caucus::CaucusSetup::from_manifest(m)?;
+        let contest = m.raw.contests.get(s.contest)?;
+        let via = self.state.caucus_viability();
+        let app = self.state.caucus_apportionment();
+        let count = |round: u32, district: &str, option: &str| {
+            self.results
+                .iter()
+                .find(|r| {
+                    r.round == round
+                        && r.contest == s.contest_id
+                        && r.district == district
+                        && r.option == option
+                })
+                .map(|r| r.count)
+        };
+        let districts = s
+            .districts
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &d)| {
+                let raw = m.raw.districts.get(d)?;
+                let v = via.and_then(|v| v.districts.get(k));
+                let a = app.and_then(|a| a.districts.get(k));
+                let groups = contest
+                    .options
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| CaucusGroup {
+                        option: o.id.clone(),
+                        title: o.title.clone(),
+                        first: count(0, &raw.id, &o.id),
+                        viable: v.and_then(|v| v.viable.get(i).copied()),
+                        final_: count(caucus::REALIGNMENT_ROUND, &raw.id, &o.id),
+                        delegates: a.and_then(|a| a.delegates.get(i).copied()),
+                        sde: a.and_then(|a| a.sde.get(i).cloned()),
+                    })
+                    .collect();
+                Some(CaucusDistrict {
+                    district: raw.id.clone(),
+                    title: raw.name.clone(),
+                    delegates: raw.delegates,
+                    sde_weight: raw.sde_weight.clone(),
+                    participants: v.map(|v| v.participants),
+                    threshold: v.map(|v| v.threshold),
+                    groups,
+                })
+            })
+            .collect();
+        Some(CaucusReport {
+            contest: s.contest_id.clone(),
+            viability_entry: via.map(|v| v.index),
+            apportionment_entry: app.map(|a| a.index),
+            coin_seed: self
+                .own
+                .coin_seed
+                .as_ref()
+                .map(hex::encode)
+                .unwrap_or_default(),
+            districts,
+        })
     }
 
     /// Checks that need the whole record.
@@ -987,6 +1071,7 @@ impl Engine<'_> {
         let m = self.manifest.clone();
         if let Some(m) = &m {
             info.election_id = m.raw.election_id.clone();
+            info.title = m.raw.title.clone();
             info.fingerprint = hex::encode(m.fingerprint);
             info.origin = m.raw.board_origin.clone();
         }
@@ -1448,6 +1533,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         ok => ok,
     };
     let mut info = engine.finish(checkpoint, opts);
+    let caucus = engine.caucus_report();
     info.entries = engine.tree.size();
     let (cpu1, rss) = process_usage();
     let seconds = started.elapsed().as_secs_f64();
@@ -1475,6 +1561,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         checks,
         results: engine.results,
         performance,
+        caucus,
     }
 }
 
