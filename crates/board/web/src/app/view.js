@@ -176,6 +176,11 @@ export class View {
     $('fork-older').textContent = a.older ? describeCp(a.older) : '(none)';
     $('fork-newer').textContent = a.newer ? describeCp(a.newer) : '(none)';
     s.hidden = false;
+    // Bring the warning into view and give it the focus, so that neither a
+    // reader scrolled down nor a screen-reader user can miss it.
+    s.setAttribute('tabindex', '-1');
+    s.scrollIntoView({ block: 'start' });
+    s.focus({ preventScroll: true });
     $('forget').onclick = () => {
       if (confirm('Forget the checkpoint this browser remembered for this board? The evidence above will be lost when you reload.')) {
         this.explorer.forget();
