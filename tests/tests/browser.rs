@@ -15,6 +15,9 @@
 //!    port; on reload the page, which remembers the last checkpoint it
 //!    verified, shows the fork warning. The witnesses refuse the fork too
 //!    (exit status 3, with evidence).
+//! 5. A pinned board key (`?key=`) that is not the manifest's makes the page
+//!    say not to trust the board; a board that goes away makes it say so and
+//!    retry.
 //!
 //! Screenshots (desktop and phone width, and the warning) are written to the
 //! test's directory and, when `TALLYBOARD_SCREENSHOTS` names a directory,
@@ -456,6 +459,53 @@ fn board_explorer_in_chromium() {
         json!({"cmd": "screenshot", "name": "explorer-fork", "full_page": false}),
         &driver_log,
     );
+
+    // 5. Bad conditions give clear messages, never a blank page: a board
+    // that goes away (the page says so and retries), and a pinned board key
+    // that is not the manifest's.
+    h.stop_service("board");
+    let st = d.cmd(
+        json!({"cmd": "wait_connection", "contains": "Retrying", "timeout_ms": 30000}),
+        &driver_log,
+    );
+    assert!(
+        st["connection"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot be reached")
+            || st["connection"].as_str().unwrap_or("").contains("Retrying"),
+        "{st}"
+    );
+    serve_board(&h, "board-fork", port);
+    let other = h
+        .run(
+            "other-board-key",
+            &[
+                s("board"),
+                s("key"),
+                s("--data-dir"),
+                s("other-board"),
+                s("--origin"),
+                s(ORIGIN),
+            ],
+        )
+        .stdout
+        .trim()
+        .to_owned();
+    let path = format!("?key={}", other.replace('+', "%2B"));
+    let st = d.cmd(json!({"cmd": "goto", "path": path}), &driver_log);
+    assert_eq!(st["status"], json!("untrusted"), "{st}");
+    assert!(
+        st["warning"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Do not trust this board"),
+        "{st}"
+    );
+    d.cmd(
+        json!({"cmd": "screenshot", "name": "explorer-key-mismatch", "full_page": false}),
+        &driver_log,
+    );
     d.cmd(json!({"cmd": "quit"}), &driver_log);
 
     // The witnesses, pointed at the same address, refuse the fork.
@@ -471,7 +521,12 @@ fn board_explorer_in_chromium() {
         assert!(evidence, "{dir} wrote no evidence");
     }
 
-    for name in ["explorer-desktop", "explorer-phone", "explorer-fork"] {
+    for name in [
+        "explorer-desktop",
+        "explorer-phone",
+        "explorer-fork",
+        "explorer-key-mismatch",
+    ] {
         let png = shots.join(format!("{name}.png"));
         let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
         assert!(

@@ -10,6 +10,8 @@
 //
 // Commands:
 //   {"cmd":"load"}                          -> {"ok":true,"size":N,"title":"..."}
+//   {"cmd":"goto","path":"?key=..."}         -> the page at URL+path (relative), once loaded or warned: like state
+//   {"cmd":"wait_connection","contains":"..."} -> once the connection line contains the text: like state
 //   {"cmd":"reload"}                        -> {"ok":true,"size":N,"title":"...","fork":bool,"warning":"..."}
 //   {"cmd":"wait_size","size":N,"timeout_ms":T} -> {"ok":true,"size":N,"ballots":{"district":count,...}}
 //   {"cmd":"lookup","tracker":"<hex>"}      -> {"ok":true,"status":"verified"|"not-found"|"invalid"|"error","index":N|null,"message":"..."}
@@ -108,6 +110,17 @@ const commands = {
     const s = await waitLoaded(c.timeout_ms || DEFAULT_TIMEOUT);
     if (s.status !== 'verified' && !s.warning) throw new Error(`checkpoint not verified (${s.status}); ${s.connection}`);
     return { size: s.size, title: s.title, status: s.status, fork: s.fork, warning: s.warning };
+  },
+  async goto(c) {
+    pageErrors = [];
+    await page.goto(new URL(c.path || '', url).href, { waitUntil: 'load' });
+    await waitLoaded(c.timeout_ms || DEFAULT_TIMEOUT);
+    return pageState();
+  },
+  async wait_connection(c) {
+    const want = c.contains;
+    await page.waitForFunction((w) => document.getElementById('connection-text').textContent.includes(w), want, { timeout: c.timeout_ms || DEFAULT_TIMEOUT, polling: 100 });
+    return pageState();
   },
   async reload(c) {
     pageErrors = [];
