@@ -237,13 +237,29 @@ impl Board {
     /// directory lock, loads or creates the key, opens the SQLite database
     /// and recovers. Blocking; run it on a blocking thread.
     pub fn open_dir(data_dir: &Path, origin: &str, limits: Limits) -> Result<Board, OpenError> {
+        Self::open_dir_with(data_dir, origin, limits, |vkey| {
+            let storage = SqliteStorage::open(&data_dir.join(keys::DB_FILE), origin, vkey)?;
+            Ok(Arc::new(storage))
+        })
+    }
+
+    /// [`Board::open_dir`] with the log in the storage that `open_storage`
+    /// opens for the board's verifier key (e.g. PostgreSQL,
+    /// `spec/board.md` §2.3): the data directory still holds the key and the
+    /// lock (§6.1). Blocking; run it on a blocking thread.
+    pub fn open_dir_with(
+        data_dir: &Path,
+        origin: &str,
+        limits: Limits,
+        open_storage: impl FnOnce(&str) -> Result<Arc<dyn Storage>, StorageError>,
+    ) -> Result<Board, OpenError> {
         keys::check_origin(origin)?;
         keys::create_data_dir(data_dir)?;
         let lock = keys::lock_data_dir(data_dir)?;
         let signer = keys::load_or_create_key(data_dir, origin)?;
         let vkey = signer.verifier().to_vkey();
-        let storage = SqliteStorage::open(&data_dir.join(keys::DB_FILE), origin, &vkey)?;
-        Self::open_with(Arc::new(storage), signer, limits, Some(lock))
+        let storage = open_storage(&vkey)?;
+        Self::open_with(storage, signer, limits, Some(lock))
     }
 
     /// Opens a board over any storage backend with the board key `signer`

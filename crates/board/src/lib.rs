@@ -56,7 +56,8 @@ pub use frontier::Frontier;
 pub use receipt::{verify_receipt, verify_tlog_receipt, Receipt, ReceiptError, VerifiedReceipt};
 pub use sequencer::{CommittedBatch, Head};
 pub use server::{
-    open_board, serve, serve_board, serve_with_listener, BoardConfig, ServeError, TlsFiles,
+    open_board, serve, serve_board, serve_with_listener, BoardConfig, ServeError, StorageChoice,
+    TlsFiles,
 };
 pub use service::BoardService;
-pub use storage::{SqliteStorage, Storage, StorageError};
+pub use storage::{PostgresStorage, SqliteStorage, Storage, StorageError};

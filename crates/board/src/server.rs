@@ -58,11 +58,63 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Where a board keeps its log (`spec/board.md` §2, §6.2).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StorageChoice {
+    /// SQLite in the data directory (`board.db`, `spec/board.md` §2.1).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database (`spec/board.md` §2.3), by its `postgres://`
+    /// URL (optionally with `schema=NAME`); the data directory keeps the key
+    /// and the lock.
+    Postgres(String),
+}
+
+impl std::str::FromStr for StorageChoice {
+    type Err = String;
+
+    /// `sqlite`, or a `postgres://` / `postgresql://` URL.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("sqlite") {
+            Ok(StorageChoice::Sqlite)
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(StorageChoice::Postgres(s.to_owned()))
+        } else {
+            Err(format!(
+                "storage {:?} is neither `sqlite` nor a postgres:// URL",
+                crate::storage::redact_url(s)
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for StorageChoice {
+    /// `sqlite`, or the URL with its password redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageChoice::Sqlite => f.write_str("sqlite"),
+            StorageChoice::Postgres(url) => f.write_str(&crate::storage::redact_url(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for StorageChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageChoice::Sqlite => f.write_str("Sqlite"),
+            StorageChoice::Postgres(_) => write!(f, "Postgres({self})"),
+        }
+    }
+}
+
 /// Configuration of a board server.
 #[derive(Debug, Clone)]
 pub struct BoardConfig {
-    /// The data directory (key, lock, database).
+    /// The data directory (key, lock and, with SQLite, the database).
     pub data_dir: PathBuf,
+    /// Where the log is stored (SQLite in the data directory by default).
+    pub storage: StorageChoice,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Checkpoint origin, e.g. `tallyboard/ia-2028-cd1`; must equal the
@@ -89,6 +141,7 @@ impl BoardConfig {
     ) -> Self {
         BoardConfig {
             data_dir: data_dir.into(),
+            storage: StorageChoice::Sqlite,
             listen,
             origin: origin.into(),
             tls: None,
@@ -124,17 +177,26 @@ pub enum ServeError {
     Internal(String),
 }
 
-/// Opens the board of `config` (recovering it) on a blocking thread.
+/// Opens the board of `config` (recovering it) on a blocking thread: every
+/// storage call, PostgreSQL's blocking client included, runs off the async
+/// runtime.
 pub async fn open_board(config: &BoardConfig) -> Result<Board, ServeError> {
-    let (dir, origin, limits) = (
+    let (dir, origin, limits, storage) = (
         config.data_dir.clone(),
         config.origin.clone(),
         config.limits.clone(),
+        config.storage.clone(),
     );
-    tokio::task::spawn_blocking(move || Board::open_dir(&dir, &origin, limits))
-        .await
-        .map_err(|e| ServeError::Internal(e.to_string()))?
-        .map_err(ServeError::Open)
+    tokio::task::spawn_blocking(move || match storage {
+        StorageChoice::Sqlite => Board::open_dir(&dir, &origin, limits),
+        StorageChoice::Postgres(url) => Board::open_dir_with(&dir, &origin, limits, |vkey| {
+            let storage = crate::storage::PostgresStorage::open(&url, &origin, vkey)?;
+            Ok(std::sync::Arc::new(storage))
+        }),
+    })
+    .await
+    .map_err(|e| ServeError::Internal(e.to_string()))?
+    .map_err(ServeError::Open)
 }
 
 /// Opens the board and serves it on `config.listen` until `shutdown`
@@ -237,6 +299,7 @@ pub async fn serve_board(
     tracing::info!(
         addr = ?local,
         origin = %config.origin,
+        storage = %config.storage,
         tls = config.tls.is_some(),
         web = config.web,
         vkey = %board.verifier(),

@@ -776,3 +776,25 @@ async fn board_over_postgres_appends_recovers_and_serves_the_same_checkpoint() {
     board.close().await;
     drop(board);
 }
+
+#[test]
+fn storage_choice_parses_and_never_shows_the_password() {
+    use tallyboard_board::{BoardConfig, StorageChoice};
+    assert_eq!("sqlite".parse::<StorageChoice>(), Ok(StorageChoice::Sqlite));
+    let url = "postgres://board:hunter2@db:5432/tally?schema=ia_2028";
+    let choice: StorageChoice = url.parse().unwrap();
+    assert_eq!(choice, StorageChoice::Postgres(url.into()));
+    assert_eq!(
+        choice.to_string(),
+        "postgres://board:***@db:5432/tally?schema=ia_2028"
+    );
+    let mut config = BoardConfig::new("/tmp/x", "127.0.0.1:1".parse().unwrap(), "o");
+    assert_eq!(config.storage, StorageChoice::Sqlite);
+    config.storage = choice;
+    assert!(!format!("{config:?}").contains("hunter2"));
+    let err = "mysql://u:hunter2@h/d"
+        .parse::<StorageChoice>()
+        .unwrap_err();
+    assert!(err.contains("postgres://"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use tallyboard_board::{keys, serve, BoardConfig, TlsFiles};
+use tallyboard_board::{keys, serve, BoardConfig, StorageChoice, TlsFiles};
 
 /// Bulletin board commands.
 #[derive(Debug, Subcommand)]
@@ -16,6 +16,18 @@ pub enum BoardCommand {
         /// Data directory: board key, lock and database (created if missing).
         #[arg(long)]
         data_dir: PathBuf,
+        /// Where the log is stored: `sqlite` (`board.db` in the data
+        /// directory) or a PostgreSQL URL,
+        /// `postgres://user[:password]@host[:port]/dbname[?schema=NAME]`
+        /// (schema `tallyboard` by default; the data directory keeps the key
+        /// and the lock).
+        #[arg(
+            long,
+            default_value = "sqlite",
+            value_name = "sqlite|URL",
+            hide_default_value = true
+        )]
+        storage: StorageChoice,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:50051")]
         listen: SocketAddr,
@@ -57,6 +69,7 @@ pub fn run(cmd: BoardCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BoardCommand::Serve {
             data_dir,
+            storage,
             listen,
             origin,
             tls_cert,
@@ -65,6 +78,7 @@ pub fn run(cmd: BoardCommand) -> anyhow::Result<ExitCode> {
             cors_origins,
         } => {
             let mut config = BoardConfig::new(data_dir, listen, origin);
+            config.storage = storage;
             config.web = !no_web;
             config.cors_origins = cors_origins;
             config.tls = match (tls_cert, tls_key) {

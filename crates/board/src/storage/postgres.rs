@@ -210,7 +210,21 @@ fn error_text(e: &postgres::Error) -> String {
             db.message(),
             db.code().code()
         ),
-        None => e.to_string(),
+        None => {
+            // The client's error and its causes (`error connecting to
+            // server: Connection refused`): no configuration values.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.ends_with(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
@@ -318,7 +332,15 @@ fn kv_pairs(s: &str) -> Vec<KvPair> {
 /// key-value connection string. Use it wherever a connection string is
 /// shown (errors, logs, `Debug`).
 pub fn redact_url(url: &str) -> String {
-    if let Some(scheme_end) = url.find("://").filter(|_| is_url(url)) {
+    // Any `scheme://` URL (also one of another database, named in an
+    // error), else key-value pairs.
+    let scheme_end = url.find("://").filter(|&i| {
+        i > 0
+            && url[..i]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    });
+    if let Some(scheme_end) = scheme_end {
         let (head, rest) = url.split_at(scheme_end + 3);
         let query_at = rest.find('?').unwrap_or(rest.len());
         let (authority, query) = rest.split_at(query_at);
@@ -475,7 +497,7 @@ fn parse_target(url: &str) -> Result<Target, StorageError> {
     let (rest, schema) = split_schema(url.trim());
     let mut config = Config::from_str(&rest).map_err(|e| StorageError::Backend {
         op: "parse the PostgreSQL connection string",
-        message: format!("{}: {e}", redact_url(url)),
+        message: format!("{}: {}", redact_url(url), error_text(&e)),
     })?;
     let schema = match schema {
         Some(s) => s,
@@ -1215,6 +1237,7 @@ mod tests {
             "host=db password=***"
         );
         assert!(!redact_url("postgres://u:p%40ss@h/d").contains("p%40ss"));
+        assert_eq!(redact_url("mysql://u:pw@h/d"), "mysql://u:***@h/d");
     }
 
     #[test]
