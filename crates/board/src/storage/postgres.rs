@@ -24,8 +24,8 @@
 //! `START TRANSACTION ISOLATION LEVEL SERIALIZABLE`, `SELECT ... FOR UPDATE`,
 //! multi-row `INSERT ... VALUES`, `INSERT ... ON CONFLICT DO NOTHING / DO
 //! UPDATE`, `= ANY($1)` with a `BIGINT[]` parameter, `ORDER BY ... LIMIT`,
-//! `MAX`/`COALESCE`, and `information_schema.schemata`. No advisory locks,
-//! no `LISTEN`/`NOTIFY`, no stored procedures.
+//! `MAX`/`COALESCE`, a scalar subquery, and `information_schema.schemata`.
+//! No advisory locks, no `LISTEN`/`NOTIFY`, no stored procedures.
 //!
 //! ## Driver
 //!
