@@ -140,6 +140,7 @@ thead th { background: var(--head); border-bottom: 2px solid var(--ink); font-si
 th[scope=row] { font-weight: 600; white-space: nowrap; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .unit { color: var(--muted); font-size: .85em; }
+.count-inline, .short, .legend { display: none; }
 .id { color: var(--muted); font-size: .85em; overflow-wrap: anywhere; }
 tbody.group th[scope=colgroup] { background: var(--head); font-size: .95rem; padding-top: .5rem; }
 .badge { display: inline-block; min-width: 3.6em; text-align: center; font-weight: 700; font-size: .85rem;
@@ -170,7 +171,17 @@ a:focus-visible, .scroll:focus-visible { outline: 3px solid #1a4fd6; outline-off
   h1 { font-size: 1.4rem; }
   .verdict .word { font-size: 1.6rem; }
   th, td { padding: .3rem .4rem; }
-  .checks .unit { display: block; }
+  .checks .c-count { display: none; }
+  thead th.num { white-space: normal; }
+  td .id, th[scope=row] .id { display: none; }
+  th[scope=row] { white-space: normal; }
+  table.caucus .long { display: none; }
+  table.caucus .short { display: inline; }
+  .legend { display: block; color: var(--muted); font-size: .85rem; }
+  table.caucus { font-size: .85rem; }
+  table.caucus th, table.caucus td { padding: .3rem .22rem; }
+  .checks .count-inline { display: block; color: var(--muted); font-size: .9em; }
+  .facts { grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .4rem 1rem; }
   tr.failures > td { padding-left: .5rem; }
 }
 @media print {
@@ -179,8 +190,10 @@ a:focus-visible, .scroll:focus-visible { outline: 3px solid #1a4fd6; outline-off
   .page { max-width: none; padding: 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3, caption { break-after: avoid; page-break-after: avoid; }
-  tr, .verdict, .facts div { break-inside: avoid; page-break-inside: avoid; }
+  tr, .verdict, .facts div, .keep { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
+  tfoot { display: table-row-group; }
+  table.caucus, table.results, table.narrow, table.fail-list { break-inside: avoid; page-break-inside: avoid; }
   .scroll { overflow: visible; }
   a { color: inherit; text-decoration: none; }
   .verdict, .badge, tr.st-fail > *, thead th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -209,6 +222,12 @@ fn fact(s: &mut String, class: &str, label: &str, dd_html: &str) {
         format!(r#" class="{class}""#)
     };
     let _ = write!(s, "<div{class}><dt>{label}</dt><dd>{dd_html}</dd></div>");
+}
+
+/// A column label with a short form for narrow screens (only one of the
+/// two is displayed, so only one is read out).
+fn label(long: &str, short: &str) -> String {
+    format!(r#"<span class="long">{long}</span><span class="short">{short}</span>"#)
 }
 
 /// A name with its id: `Title <span class=id>(id)</span>`, or the id alone.
@@ -379,7 +398,7 @@ impl Report {
              passes; <em>n/a</em> means the record holds nothing it applies to.</p>\n\
              <div class=\"scroll\" role=\"region\" aria-label=\"Checks\" tabindex=\"0\">\n\
              <table class=\"checks\">\n<thead><tr><th scope=\"col\">Check</th>\
-             <th scope=\"col\">What is checked</th><th scope=\"col\" class=\"num\">Count</th>\
+             <th scope=\"col\">What is checked</th><th scope=\"col\" class=\"num c-count\">Count</th>\
              <th scope=\"col\">Verdict</th></tr></thead>\n",
         );
         let mut open_group = None;
@@ -415,10 +434,16 @@ impl Report {
                     escape(&c.unit)
                 )
             };
+            let inline = if c.unit.is_empty() && c.count == 0 {
+                String::new()
+            } else {
+                format!("<span class=\"count-inline\">{count}</span>")
+            };
             let _ = writeln!(
                 s,
-                "<tr id=\"check-{id}\" class=\"{st}\"><th scope=\"row\">{id}</th><td>{}</td>\
-                 <td class=\"num\">{count}</td><td>{}</td></tr>",
+                "<tr id=\"check-{id}\" class=\"{st}\"><th scope=\"row\">{id}</th><td>{}\
+                 {inline}</td>\
+                 <td class=\"num c-count\">{count}</td><td>{}</td></tr>",
                 escape(c.name),
                 status_badge(c.status),
                 id = escape(c.id)
@@ -680,17 +705,25 @@ fn html_caucus(s: &mut String, c: &CaucusReport) {
     if !c.coin_seed.is_empty() {
         let _ = writeln!(
             s,
-            "<p>Coin seed of the apportionment's ties: <code class=\"hash\">{}</code></p>",
+            "<p>Seed of the apportionment's coin tosses: <code class=\"hash\">{}</code></p>",
             escape(&c.coin_seed)
         );
     }
     let opt = |v: Option<u64>| v.map_or("—".to_string(), |n| n.to_string());
-    s.push_str(
-        "<div class=\"scroll\" role=\"region\" aria-label=\"Precincts\" tabindex=\"0\">\n\
-         <table>\n<caption>Precincts</caption>\n<thead><tr><th scope=\"col\">Precinct</th>\
-         <th scope=\"col\" class=\"num\">Participants</th><th scope=\"col\" class=\"num\">Viability threshold</th>\
-         <th scope=\"col\">Viable groups</th><th scope=\"col\" class=\"num\">Delegates</th>\
-         <th scope=\"col\" class=\"num\">SDE weight</th></tr></thead>\n<tbody>\n",
+    let _ = write!(
+        s,
+        "<p class=\"legend\">Part.: participants; Thr.: viability threshold; Del.: delegates; \
+         SDE: state delegate equivalents.</p>\n\
+         <div class=\"scroll\" role=\"region\" aria-label=\"Precincts\" tabindex=\"0\">\n\
+         <table class=\"caucus\">\n<caption>Precincts</caption>\n<thead><tr><th scope=\"col\">Precinct</th>\
+         <th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th>\
+         <th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th>\
+         <th scope=\"col\" class=\"num\">{}</th></tr></thead>\n<tbody>\n",
+        label("Participants", "Part."),
+        label("Viability threshold", "Thr."),
+        label("Viable groups", "Viable"),
+        label("Delegates", "Del."),
+        label("SDE weight", "SDE"),
     );
     for (k, d) in c.districts.iter().enumerate() {
         let viable: Vec<String> = d
@@ -710,7 +743,11 @@ fn html_caucus(s: &mut String, c: &CaucusReport) {
         } else if viable.is_empty() {
             "none".to_string()
         } else {
-            format!("{}: {}", viable.len(), viable.join(", "))
+            format!(
+                "{}<span class=\"long\">: {}</span>",
+                viable.len(),
+                viable.join(", ")
+            )
         };
         let _ = writeln!(
             s,
@@ -731,11 +768,11 @@ fn html_caucus(s: &mut String, c: &CaucusReport) {
     for (k, d) in c.districts.iter().enumerate() {
         let _ = write!(
             s,
-            "<h3 id=\"precinct-{k}\">{}</h3>\n<p>{} participants, viability threshold {}, {}{}.</p>\n\
-             <div class=\"scroll\" role=\"region\" aria-label=\"Precinct {k}\" tabindex=\"0\">\n\
-             <table>\n<thead><tr><th scope=\"col\">Group</th><th scope=\"col\" class=\"num\">First alignment</th>\
-             <th scope=\"col\">Viable</th><th scope=\"col\" class=\"num\">Final alignment</th>\
-             <th scope=\"col\" class=\"num\">Delegates</th><th scope=\"col\" class=\"num\">SDEs</th></tr></thead>\n<tbody>\n",
+            "<div class=\"keep\">\n<h3 id=\"precinct-{k}\">{}</h3>\n<p>{} participants, viability threshold {}, {}{}.</p>\n\
+             <div class=\"scroll\" role=\"region\" aria-label=\"{}\" tabindex=\"0\">\n\
+             <table class=\"caucus\">\n<thead><tr><th scope=\"col\">Group</th><th scope=\"col\" class=\"num\">{}</th>\
+             <th scope=\"col\">Viable</th><th scope=\"col\" class=\"num\">{}</th>\
+             <th scope=\"col\" class=\"num\">{}</th><th scope=\"col\" class=\"num\">{}</th></tr></thead>\n<tbody>\n",
             titled(&d.title, &d.district),
             opt(d.participants),
             opt(d.threshold),
@@ -744,7 +781,16 @@ fn html_caucus(s: &mut String, c: &CaucusReport) {
                 String::new()
             } else {
                 format!(", SDE weight {}", escape(&d.sde_weight))
-            }
+            },
+            escape(if d.title.is_empty() {
+                &d.district
+            } else {
+                &d.title
+            }),
+            label("First alignment", "First"),
+            label("Final alignment", "Final"),
+            label("Delegates", "Del."),
+            label("SDEs", "SDE"),
         );
         for g in &d.groups {
             let viable = match g.viable {
@@ -774,7 +820,7 @@ fn html_caucus(s: &mut String, c: &CaucusReport) {
         let _ = write!(
             s,
             "</tbody>\n<tfoot><tr><th scope=\"row\">Total</th><td class=\"num\">{}</td><td></td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>\n</table>\n</div>\n",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></tfoot>\n</table>\n</div>\n</div>\n",
             sum(&|g| g.first),
             sum(&|g| g.final_),
             sum(&|g| g.delegates.map(u64::from)),
@@ -1061,7 +1107,7 @@ mod tests {
         assert!(html.contains("tallyboard verify --record election.record"));
         assert!(html.contains(&"00".repeat(32)));
         assert!(html.contains("Precinct &lt;1&gt;"));
-        assert!(html.contains("1: Adams"));
+        assert!(html.contains("1<span class=\"long\">: Adams</span>"));
         assert!(html.contains("<td class=\"num\">1.5000</td>"));
         assert!(html.contains("First alignment"));
     }
