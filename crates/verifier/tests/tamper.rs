@@ -24,7 +24,10 @@ use tallyboard_threshold::{Commitment, DkgMessage, PartialDecryption};
 use tallyboard_verifier::checks::EntryKind;
 use tallyboard_verifier::generate::{generate, record_bytes, GenOptions, Generated};
 use tallyboard_verifier::report::Status;
-use tallyboard_verifier::{verify_bytes, Report, VerifyOptions};
+use tallyboard_verifier::{Report, VerifyOptions};
+
+mod conformance_out;
+use conformance_out::{emit_invalid, emit_valid, verify_bytes};
 
 fn honest_opts() -> GenOptions {
     GenOptions {
@@ -190,6 +193,7 @@ fn assert_caught(r: &Report, check: &str, entry: Option<usize>, also: &[&str]) {
         );
     }
     assert!(!r.ok);
+    emit_invalid(r, check, entry, also);
 }
 
 #[test]
@@ -197,6 +201,7 @@ fn honest_record_verifies() {
     let g = honest();
     let r = verify(g, &g.entries);
     assert!(r.ok, "{}", r.to_human());
+    emit_valid(&r);
     assert_eq!(r.check("V5.2").unwrap().count, 34); // 30 + 2 revotes + 2 challenged
     assert_eq!(r.check("V5.4").unwrap().count, 30);
     assert_eq!(r.check("V6.1").unwrap().count, 2);
@@ -482,6 +487,8 @@ fn dkg_commitment_altered() {
     let c = r.check("V3.4").unwrap();
     assert_eq!(c.status, Status::Fail, "{}", r.to_human());
     assert!(c.failures.iter().any(|f| f.entry == Some(key as u64)));
+    // Everything that needs the election key fails after it.
+    emit_invalid(&r, "V3.4", Some(key), &["V2.3", "V5.3", "V7.1"]);
 }
 
 /// Tampering 11: A ballot after close: voter 20 revotes after VotingClosed (re-signed
@@ -578,6 +585,7 @@ fn record_truncated_mid_entry() {
         .iter()
         .any(|f| f.entry == Some(40) && f.message.contains("truncated")));
     assert!(!r.ok);
+    emit_invalid(&r, "V1.4", Some(40), &["*"]);
 }
 
 /// Tampering 16: An entry replayed (a ballot posted twice, byte for byte): V2.4 (R1.5).
@@ -698,4 +706,135 @@ fn torsion_in_a_signature_is_judged_alike_alone_and_in_batches() {
     }
     let r = verify(g, &e);
     assert!(r.ok, "{}", r.to_human());
+}
+
+/// Tampering 21: A notice signed by a key that is no party of the election,
+/// inserted after the manifest: the author may not post it — V2.2 (R1.6).
+#[test]
+fn notice_by_a_stranger() {
+    let g = honest();
+    let mut e = g.entries.clone();
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[0x77; 32]);
+    e.insert(
+        1,
+        g.election.entry(
+            &stranger,
+            Payload::Notice(v1::Notice {
+                text: "polls are closed".into(),
+            }),
+        ),
+    );
+    retally(g, &mut e);
+    assert_caught(&verify(g, &e), "V2.2", Some(1), &[]);
+}
+
+/// Tampering 22: A notice of another election (its election id and
+/// fingerprint), signed by this election's administrator, inserted after
+/// the manifest — V2.2 (R1.4).
+#[test]
+fn entry_of_another_election() {
+    let g = honest();
+    let mut e = g.entries.clone();
+    e.insert(
+        1,
+        tallyboard_protocol::testkit::notice_entry(
+            &g.election.admin,
+            "another-election",
+            [0x42; 32],
+            "hello",
+        ),
+    );
+    retally(g, &mut e);
+    assert_caught(&verify(g, &e), "V2.2", Some(1), &[]);
+}
+
+/// Tampering 23: A second manifest posted after the first — V2.1 (R2.1).
+#[test]
+fn second_manifest() {
+    let g = honest();
+    let mut e = g.entries.clone();
+    let second = e[0].clone();
+    let mut b = body(&second);
+    b.created_unix_ms += 1;
+    let p = b.payload.clone().unwrap();
+    e.insert(1, resign(&g.election.admin, b, p));
+    retally(g, &mut e);
+    assert_caught(&verify(g, &e), "V2.1", Some(1), &["V2.2", "V2.3", "V2.4"]);
+}
+
+/// Tampering 24: The record file's header names a format version this
+/// verifier does not know — V1.4.
+#[test]
+fn record_with_unknown_header() {
+    let g = honest();
+    let mut bytes = record_bytes(&g.entries, &g.election.checkpoint(&g.entries)).unwrap();
+    bytes[19] = b'9'; // "tallyboard-record/v9"
+    let r = verify_bytes(&bytes, &opts());
+    assert_eq!(
+        r.check("V1.4").unwrap().status,
+        Status::Fail,
+        "{}",
+        r.to_human()
+    );
+    assert!(!r.ok);
+    emit_invalid(&r, "V1.4", None, &["*"]);
+}
+
+/// Tampering 25: Bytes after the record's checkpoint — V1.4.
+#[test]
+fn bytes_after_the_checkpoint() {
+    let g = honest();
+    let mut bytes = record_bytes(&g.entries, &g.election.checkpoint(&g.entries)).unwrap();
+    bytes.extend_from_slice(b"\x00\x00\x00\x01X");
+    let r = verify_bytes(&bytes, &opts());
+    assert_eq!(
+        r.check("V1.4").unwrap().status,
+        Status::Fail,
+        "{}",
+        r.to_human()
+    );
+    assert!(!r.ok);
+    emit_invalid(&r, "V1.4", None, &["*"]);
+}
+
+/// Tampering 26: The result names fewer trustees than the threshold (only
+/// trustee 1, of threshold 2): it cannot be the combination it claims —
+/// V7.3 (R10.3).
+#[test]
+fn result_names_other_trustees() {
+    let g = honest();
+    let mut e = g.entries.clone();
+    let i = positions(&e, EntryKind::Result)[0];
+    let mut b = body(&e[i]);
+    let Some(Payload::Result(mut res)) = b.payload.take() else {
+        panic!("not a result")
+    };
+    res.trustees_used = vec![1];
+    e[i] = resign(&g.election.admin, b, Payload::Result(res));
+    // Without a valid result, Finished lacks its prerequisite (V2.3).
+    assert_caught(&verify(g, &e), "V7.3", Some(i), &["V2.3"]);
+}
+
+/// Valid: three districts, FIRST_COUNTS, three revotes (recorded, not
+/// counted) and two challenged ballots; every check passes.
+#[test]
+fn honest_variant_first_counts_three_districts() {
+    let g = generate(&GenOptions {
+        ballots: 12,
+        options: 3,
+        districts: 3,
+        revotes: 3,
+        challenged: 2,
+        first_counts: true,
+        threads: 2,
+        seed: 7,
+        ..GenOptions::default()
+    })
+    .unwrap();
+    let r = verify(&g, &g.entries);
+    assert!(r.ok, "{}", r.to_human());
+    assert_eq!(r.check("V5.4").unwrap().count, 12);
+    let counts: Vec<u64> = r.results.iter().map(|x| x.count).collect();
+    assert_eq!(counts, g.counts);
+    emit_valid(&r);
 }

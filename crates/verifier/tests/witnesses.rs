@@ -8,7 +8,10 @@ use tallyboard_tlog::{
     leaf_hash, merkle_tree_hash, Checkpoint, CosignatureSigner, Ed25519Signer, Note, NoteSigner,
 };
 use tallyboard_verifier::generate::record_bytes;
-use tallyboard_verifier::{verify_bytes, Report, Status, VerifyOptions};
+use tallyboard_verifier::{Report, Status, VerifyOptions};
+
+mod conformance_out;
+use conformance_out::{emit_invalid, emit_valid_why, verify_bytes};
 
 const ORIGIN: &str = "tallyboard/v15";
 
@@ -81,6 +84,7 @@ fn cosigned_by_both_witnesses() {
         n.sign(w).unwrap();
     }
     let r = verify(&s, &n.to_bytes());
+    assert!(r.ok, "{}", r.to_human());
     let v15 = r.check("V1.5").unwrap();
     assert_eq!(v15.status, Status::Pass, "{}", r.to_human());
     assert_eq!(v15.count, 2);
@@ -92,6 +96,10 @@ fn cosigned_by_both_witnesses() {
     assert!(r
         .to_human()
         .contains("cosigned by: witness.a.example/w1, witness.b.example/w1"));
+    emit_valid_why(
+        &r,
+        "Valid: a manifest naming two witnesses and two notices, under a checkpoint both witnesses cosigned (cosignature/v1, timestamp 1790000000): V1.5 passes with 2 cosignatures and the report lists both.",
+    );
 }
 
 #[test]
@@ -115,6 +123,8 @@ fn a_missing_witness_is_reported_not_failed() {
     assert_eq!(r.record.witnesses_missing.len(), 2);
 }
 
+/// Tampering: a witness's cosignature line with its timestamp changed, so
+/// its signature no longer covers the message — V1.5.
 #[test]
 fn a_forged_cosignature_fails_v1_5() {
     let s = setup();
@@ -142,4 +152,5 @@ fn a_forged_cosignature_fails_v1_5() {
     // The board's own signature is still fine.
     assert_eq!(r.check("V1.2").unwrap().status, Status::Pass);
     assert!(!r.ok);
+    emit_invalid(&r, "V1.5", None, &[]);
 }

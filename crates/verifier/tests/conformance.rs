@@ -1,0 +1,100 @@
+//! The conformance suite under `spec/conformance/` (its README): every valid
+//! record verifies with exactly its expected report (run statistics aside),
+//! and every invalid record fails the one check it names (at the entry it
+//! names) and nothing outside the checks it allows. Another implementation
+//! runs the same cases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use tallyboard_verifier::{verify_bytes, Status, VerifyOptions};
+
+fn suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/conformance")
+}
+
+fn cases(kind: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(suite().join(kind))
+        .unwrap_or_else(|e| panic!("spec/conformance/{kind}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+fn run(dir: &Path) -> tallyboard_verifier::Report {
+    let record = std::fs::read(dir.join("record")).unwrap();
+    let mut checkpoints = Vec::new();
+    for i in 1.. {
+        let p = dir.join(format!("checkpoint-{i}"));
+        let Ok(note) = std::fs::read(&p) else { break };
+        checkpoints.push((format!("checkpoint-{i}"), note));
+    }
+    let opts = VerifyOptions {
+        threads: 2,
+        checkpoints,
+        ..VerifyOptions::default()
+    };
+    verify_bytes(&record, &opts)
+}
+
+fn expected(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn valid_records_give_their_reports() {
+    let cases = cases("valid");
+    assert!(cases.len() >= 3, "only {} valid cases", cases.len());
+    for dir in cases {
+        let r = run(&dir);
+        assert!(r.ok, "{}: {}", dir.display(), r.to_human());
+        let mut got: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        got.as_object_mut().unwrap().remove("performance");
+        assert_eq!(got, expected(&dir), "{}", dir.display());
+    }
+}
+
+#[test]
+fn invalid_records_fail_the_named_check() {
+    let cases = cases("invalid");
+    assert!(cases.len() >= 25, "only {} invalid cases", cases.len());
+    for dir in cases {
+        let name = dir.display();
+        let x = expected(&dir);
+        let check = x["must_fail"].as_str().unwrap();
+        let r = run(&dir);
+        assert!(!r.ok, "{name} verified");
+        let c = r
+            .check(check)
+            .unwrap_or_else(|| panic!("{name}: no check {check}"));
+        assert_eq!(c.status, Status::Fail, "{name}: {check}\n{}", r.to_human());
+        if let Some(e) = x["entry"].as_u64() {
+            assert!(
+                c.failures.iter().any(|f| f.entry == Some(e)),
+                "{name}: {check} does not name entry {e}\n{}",
+                r.to_human()
+            );
+        }
+        let also: Vec<&str> = x["may_also_fail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        if !also.contains(&"*") {
+            for f in r.failed_checks() {
+                assert!(
+                    f == check || also.contains(&f),
+                    "{name}: {f} failed too\n{}",
+                    r.to_human()
+                );
+            }
+        }
+        assert!(
+            !x["why"].as_str().unwrap_or("").is_empty(),
+            "{name}: no explanation"
+        );
+    }
+}
