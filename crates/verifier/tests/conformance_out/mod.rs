@@ -11,9 +11,12 @@ use std::path::PathBuf;
 
 use tallyboard_verifier::{Report, VerifyOptions};
 
+/// A record and its earlier checkpoints (label, note).
+type Verified = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
 thread_local! {
     /// The last record verified on this thread, with its earlier checkpoints.
-    static LAST: RefCell<Option<(Vec<u8>, Vec<(String, Vec<u8>)>)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<Verified>> = const { RefCell::new(None) };
     /// Cases written by this thread's test so far (a test may write several).
     static WRITTEN: RefCell<usize> = const { RefCell::new(0) };
 }
