@@ -25,8 +25,11 @@ use tallyboard_protocol::{BoardIdentity, RecordState};
 use tallyboard_tlog::Ed25519Verifier;
 use tallyboard_verifier::generate::{generate, GenOptions, Generated};
 
+/// A fuzz target: arbitrary bytes in, must return.
+pub type Target = fn(&[u8]);
+
 /// The targets, by name (the names of `regressions/` and `fuzz/fuzz_targets/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("entry", entry),
     ("admission", admission),
     ("admission_signed", admission_signed),
