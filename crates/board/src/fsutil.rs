@@ -56,6 +56,22 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), (&'static s
     file.sync_all().map_err(|e| ("sync", e))
 }
 
+/// Replaces `path` (in directory `dir`) atomically and durably: writes
+/// `path.tmp`, syncs it, renames it over `path` and syncs `dir`. On error,
+/// says which step failed and on which file.
+pub fn replace_file(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), (&'static str, std::path::PathBuf, io::Error)> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    write_new(&tmp, bytes, mode).map_err(|(what, e)| (what, tmp.clone(), e))?;
+    fs::rename(&tmp, path).map_err(|e| ("rename", path.to_owned(), e))?;
+    sync_dir(dir).map_err(|e| ("sync", dir.to_owned(), e))
+}
+
 /// Reads at most `limit` bytes of a secret file, refusing one that group or
 /// others can access (on Unix). The bytes are zeroized when dropped.
 pub fn read_secret(path: &Path, limit: u64) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {

@@ -152,13 +152,8 @@ fn write_public_key(dir: &Path, verifier: &Ed25519Verifier) -> Result<(), KeyFil
     if fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
         return Ok(());
     }
-    let tmp = dir.join(format!("{PUB_FILE}.tmp"));
-    fs::write(&tmp, text.as_bytes()).map_err(io("write", &tmp))?;
-    File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io("sync", &tmp))?;
-    fs::rename(&tmp, &path).map_err(io("rename", &path))?;
-    sync_dir(dir)
+    fsutil::replace_file(dir, &path, text.as_bytes(), 0o644)
+        .map_err(|(what, path, error)| KeyFileError::Io { what, path, error })
 }
 
 /// Reads the verifier key string from `dir/board.pub`.

@@ -132,14 +132,13 @@ pub fn load(dir: &Path) -> Result<CosignatureSigner, WitnessError> {
     Ok(signer)
 }
 
-/// Writes `path` atomically and durably (temporary file, sync, rename,
-/// directory sync).
+/// [`fsutil::replace_file`], with this module's error.
 fn write_replace(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), WitnessError> {
-    let tmp = path.with_extension("tmp");
-    let _ = fs::remove_file(&tmp);
-    fsutil::write_new(&tmp, bytes, 0o644).map_err(|(what, e)| io(what, &tmp)(e))?;
-    fs::rename(&tmp, path).map_err(io("rename", path))?;
-    sync_dir(dir).map_err(io("sync", dir))
+    fsutil::replace_file(dir, path, bytes, 0o644).map_err(|(what, path, error)| WitnessError::Io {
+        what,
+        path,
+        error,
+    })
 }
 
 /// What one round did.
@@ -223,11 +222,8 @@ impl Witness {
         if let Some(last) = &self.last {
             let old = last.checkpoint().clone();
             if new.size() == old.size() && new.root() == old.root() {
-                let has_ours = latest.note().signatures().iter().any(|s| {
-                    s.name() == self.signer.verifier().name()
-                        && s.key_id() == self.signer.verifier().key_id()
-                });
-                if !has_ours {
+                let ours = self.signer.verifier();
+                if ours.lines_of(latest.note()).next().is_none() {
                     self.submit(client, &latest).await?;
                 }
                 return Ok(Round::Unchanged(new.size()));
@@ -375,16 +371,9 @@ pub async fn wait_for_cosignatures(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let cp = client.checkpoint().await?;
-        let note = cp.note();
         let have: Vec<String> = expected
             .iter()
-            .filter(|v| {
-                note.signatures().iter().any(|s| {
-                    s.name() == v.name()
-                        && s.key_id() == v.key_id()
-                        && v.verify(note.text().as_bytes(), s.signature())
-                })
-            })
+            .filter(|v| v.cosigned(cp.note()))
             .map(|v| v.name().to_owned())
             .collect();
         if have.len() == expected.len() || tokio::time::Instant::now() >= deadline {

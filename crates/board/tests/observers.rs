@@ -425,55 +425,35 @@ async fn grpc_web_page_and_reflection() {
         .connect()
         .await
         .unwrap();
-    {
-        use tonic_reflection::pb::v1::{
-            server_reflection_client::ServerReflectionClient, server_reflection_request,
-            server_reflection_response, ServerReflectionRequest,
-        };
-        let mut c = ServerReflectionClient::new(channel.clone());
-        let req = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(server_reflection_request::MessageRequest::ListServices(
-                String::new(),
-            )),
-        };
-        let mut stream = c
-            .server_reflection_info(tokio_stream::iter([req]))
-            .await
-            .unwrap()
-            .into_inner();
-        let resp = stream.message().await.unwrap().unwrap();
-        let Some(server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-            resp.message_response
-        else {
-            panic!("no service list");
-        };
-        assert!(list.service.iter().any(|s| s.name == "tallyboard.v1.Board"));
+    // The two versions' generated types differ only in their module.
+    macro_rules! lists_board {
+        ($v:ident) => {{
+            use tonic_reflection::pb::$v::{
+                server_reflection_client::ServerReflectionClient, server_reflection_request,
+                server_reflection_response, ServerReflectionRequest,
+            };
+            let mut c = ServerReflectionClient::new(channel.clone());
+            let req = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(server_reflection_request::MessageRequest::ListServices(
+                    String::new(),
+                )),
+            };
+            let mut stream = c
+                .server_reflection_info(tokio_stream::iter([req]))
+                .await
+                .unwrap()
+                .into_inner();
+            let resp = stream.message().await.unwrap().unwrap();
+            let Some(server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+                resp.message_response
+            else {
+                panic!("no service list ({})", stringify!($v));
+            };
+            assert!(list.service.iter().any(|s| s.name == "tallyboard.v1.Board"));
+        }};
     }
-    {
-        use tonic_reflection::pb::v1alpha::{
-            server_reflection_client::ServerReflectionClient, server_reflection_request,
-            server_reflection_response, ServerReflectionRequest,
-        };
-        let mut c = ServerReflectionClient::new(channel);
-        let req = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(server_reflection_request::MessageRequest::ListServices(
-                String::new(),
-            )),
-        };
-        let mut stream = c
-            .server_reflection_info(tokio_stream::iter([req]))
-            .await
-            .unwrap()
-            .into_inner();
-        let resp = stream.message().await.unwrap().unwrap();
-        let Some(server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-            resp.message_response
-        else {
-            panic!("no service list");
-        };
-        assert!(list.service.iter().any(|s| s.name == "tallyboard.v1.Board"));
-    }
+    lists_board!(v1);
+    lists_board!(v1alpha);
     board.stop().await;
 }

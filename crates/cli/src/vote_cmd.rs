@@ -588,14 +588,7 @@ async fn cosigners(
     if witnesses.is_empty() {
         return Ok("the manifest names no witness".into());
     }
-    let note = cp.note();
-    let (yes, no): (Vec<_>, Vec<_>) = witnesses.iter().partition(|v| {
-        note.signatures().iter().any(|s| {
-            s.name() == v.name()
-                && s.key_id() == v.key_id()
-                && v.verify(note.text().as_bytes(), s.signature())
-        })
-    });
+    let (yes, no): (Vec<_>, Vec<_>) = witnesses.iter().partition(|v| v.cosigned(cp.note()));
     let names = |v: &[&tallyboard_tlog::CosignatureVerifier]| {
         v.iter()
             .map(|w| w.name().to_owned())

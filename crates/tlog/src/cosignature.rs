@@ -25,7 +25,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use crate::note::{is_valid_key_name, key_id, KeyError, NoteSigner, NoteVerifier};
+use crate::note::{
+    is_valid_key_name, key_id, KeyError, Note, NoteSignature, NoteSigner, NoteVerifier,
+};
 
 /// Signature type byte of Ed25519 cosignatures (C2SP signed-note, `0x04`).
 pub const SIG_TYPE_COSIGNATURE_V1: u8 = 0x04;
@@ -95,21 +97,8 @@ impl CosignatureVerifier {
 
     /// Parses a verifier key `name+hex8+base64(0x04 || key)`.
     pub fn from_vkey(vkey: &str) -> Result<Self, KeyError> {
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(KeyError::Malformed);
-        };
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(KeyError::Malformed);
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| KeyError::Malformed)?;
-        let raw = BASE64.decode(key_b64).map_err(|_| KeyError::Malformed)?;
-        let (&ty, key) = raw.split_first().ok_or(KeyError::Malformed)?;
-        if ty != SIG_TYPE_COSIGNATURE_V1 {
-            return Err(KeyError::UnsupportedType(ty));
-        }
-        let v = Self::from_bytes(name, key)?;
+        let (name, id, key) = crate::note::split_vkey(vkey, SIG_TYPE_COSIGNATURE_V1)?;
+        let v = Self::from_bytes(name, &key)?;
         if v.key_id != id {
             return Err(KeyError::KeyIdMismatch);
         }
@@ -127,6 +116,22 @@ impl CosignatureVerifier {
     /// The Ed25519 public key.
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.key
+    }
+
+    /// The signature lines of `note` with this witness's name and key ID.
+    pub fn lines_of<'a>(&'a self, note: &'a Note) -> impl Iterator<Item = &'a NoteSignature> {
+        note.signatures()
+            .iter()
+            .filter(|s| s.name() == self.name && s.key_id() == self.key_id)
+    }
+
+    /// Whether `note` carries a valid cosignature of this witness
+    /// (`spec/tlog.md` §14.3).
+    pub fn cosigned(&self, note: &Note) -> bool {
+        self.lines_of(note).any(|s| {
+            self.verify_timestamp(note.text().as_bytes(), s.signature())
+                .is_some()
+        })
     }
 
     /// The timestamp of `sig` if it is a valid cosignature of `note_text`.

@@ -133,6 +133,30 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// Splits a verifier key `name+hex8+base64(sig_type || key)`
+/// (`spec/tlog.md` §6.4) into its name, key ID and key bytes; the type byte
+/// must be `sig_type`. The caller checks the key and that the ID matches.
+pub(crate) fn split_vkey(vkey: &str, sig_type: u8) -> Result<(&str, u32, Vec<u8>), KeyError> {
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(KeyError::Malformed);
+    };
+    if !is_valid_key_name(name) {
+        return Err(KeyError::InvalidName);
+    }
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(KeyError::Malformed);
+    }
+    let id = u32::from_str_radix(id_hex, 16).map_err(|_| KeyError::Malformed)?;
+    let raw = BASE64.decode(key_b64).map_err(|_| KeyError::Malformed)?;
+    let (&ty, key) = raw.split_first().ok_or(KeyError::Malformed)?;
+    if ty != sig_type {
+        return Err(KeyError::UnsupportedType(ty));
+    }
+    Ok((name, id, key.to_vec()))
+}
+
 /// A key that can verify note signatures (`spec/tlog.md` §6.2).
 pub trait NoteVerifier {
     /// The key name.
@@ -185,24 +209,8 @@ impl Ed25519Verifier {
     /// Parses a verifier key string `name+hex8+base64(0x01 || key)`
     /// (`spec/tlog.md` §6.4). The key ID must match the key.
     pub fn from_vkey(vkey: &str) -> Result<Self, KeyError> {
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(KeyError::Malformed);
-        };
-        if !is_valid_key_name(name) {
-            return Err(KeyError::InvalidName);
-        }
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(KeyError::Malformed);
-        }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| KeyError::Malformed)?;
-        let key = BASE64.decode(key_b64).map_err(|_| KeyError::Malformed)?;
-        let (&ty, key) = key.split_first().ok_or(KeyError::Malformed)?;
-        if ty != SIG_TYPE_ED25519 {
-            return Err(KeyError::UnsupportedType(ty));
-        }
-        let key: [u8; 32] = key.try_into().map_err(|_| KeyError::Malformed)?;
+        let (name, id, key) = split_vkey(vkey, SIG_TYPE_ED25519)?;
+        let key: [u8; 32] = key.as_slice().try_into().map_err(|_| KeyError::Malformed)?;
         let key = VerifyingKey::from_bytes(&key).map_err(|_| KeyError::InvalidPublicKey)?;
         let v = Self::new(name, key)?;
         if v.key_id != id {

@@ -1204,12 +1204,7 @@ impl Engine<'_> {
             let Ok(v) = tallyboard_tlog::CosignatureVerifier::new(name, *key) else {
                 continue;
             };
-            use tallyboard_tlog::NoteVerifier as _;
-            let lines: Vec<_> = note
-                .signatures()
-                .iter()
-                .filter(|s| s.name() == v.name() && s.key_id() == v.key_id())
-                .collect();
+            let lines: Vec<_> = v.lines_of(note).collect();
             if lines.is_empty() {
                 info.witnesses_missing.push(name.clone());
                 continue;
