@@ -19,6 +19,7 @@ pub mod entry;
 pub mod error;
 pub mod manifest;
 pub mod rules;
+pub mod snapshot;
 pub mod state;
 pub mod testkit;
 

@@ -30,6 +30,8 @@ use crate::error::{denied, exists, invalid, precondition, RuleError, RuleErrorKi
 use crate::manifest::{validate_manifest, ElectionManifest};
 use crate::rules;
 
+mod snap;
+
 /// Longest administrator notice, in bytes.
 pub const MAX_NOTICE_BYTES: usize = 4_096;
 

@@ -19,6 +19,9 @@
 //! [`report_html`] renders a report as a self-contained HTML page for
 //! auditors to read, print and archive.
 //!
+//! [`incremental`] verifies a live board run after run, applying only the
+//! entries that are new since the last run.
+//!
 //! [`generate`] makes complete valid records for tests and benchmarks;
 //! [`export`] writes a board's record to a file (`spec/export.md`).
 #![deny(unsafe_code)]
@@ -27,6 +30,7 @@
 pub mod checks;
 pub mod export;
 pub mod generate;
+pub mod incremental;
 pub mod record;
 pub mod report;
 pub mod report_html;

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::checks::CHECKS;
+use tallyboard_protocol::snapshot::{SnapReader, SnapWriter, SnapshotError};
 
 /// Schema identifier of the JSON report.
 pub const SCHEMA: &str = "tallyboard-verify/v1";
@@ -386,5 +387,139 @@ impl Report {
             }
         );
         s
+    }
+}
+
+/// The check id of [`CHECKS`] spelled `id`.
+fn check_id(id: &str) -> Result<&'static str, SnapshotError> {
+    CHECKS
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| *c == id)
+        .ok_or_else(|| SnapshotError::invalid("check", format!("unknown check {id:?}")))
+}
+
+fn write_opt_str(w: &mut SnapWriter, s: Option<&str>) {
+    w.bool(s.is_some());
+    if let Some(s) = s {
+        w.str(s);
+    }
+}
+
+fn read_opt_str(
+    r: &mut SnapReader<'_>,
+    what: &'static str,
+) -> Result<Option<String>, SnapshotError> {
+    Ok(if r.bool(what)? {
+        Some(r.str(what)?)
+    } else {
+        None
+    })
+}
+
+impl Tally {
+    /// Saves the outcomes so far (`spec/checks.md` §13).
+    pub fn write_snapshot(&self, w: &mut SnapWriter) {
+        w.len(self.counts.len());
+        for (id, n) in &self.counts {
+            w.str(id);
+            w.u64(*n);
+        }
+        w.len(self.units.len());
+        for (id, u) in &self.units {
+            w.str(id);
+            w.str(u);
+        }
+        w.len(self.failed.len());
+        for (id, n) in &self.failed {
+            w.str(id);
+            w.u64(*n);
+        }
+        w.len(self.failures.len());
+        for (id, fs) in &self.failures {
+            w.str(id);
+            w.len(fs.len());
+            for f in fs {
+                w.u64(f.entry.unwrap_or(u64::MAX));
+                write_opt_str(w, f.rule.as_deref());
+                w.str(&f.message);
+            }
+        }
+        w.len(self.passed_global.len());
+        for (id, b) in &self.passed_global {
+            w.str(id);
+            w.bool(*b);
+        }
+    }
+
+    /// Restores what [`Self::write_snapshot`] saved.
+    pub fn read_snapshot(r: &mut SnapReader<'_>) -> Result<Self, SnapshotError> {
+        let mut t = Self::default();
+        for _ in 0..r.len(16, "check counts")? {
+            let id = check_id(&r.str("check")?)?;
+            t.counts.insert(id, r.u64("count")?);
+        }
+        for _ in 0..r.len(16, "check units")? {
+            let id = check_id(&r.str("check")?)?;
+            t.units.insert(id, r.str("unit")?);
+        }
+        for _ in 0..r.len(16, "check failures")? {
+            let id = check_id(&r.str("check")?)?;
+            t.failed.insert(id, r.u64("failures")?);
+        }
+        for _ in 0..r.len(16, "failures kept")? {
+            let id = check_id(&r.str("check")?)?;
+            let n = r.len(17, "failures kept")?;
+            let mut fs = Vec::with_capacity(n);
+            for _ in 0..n {
+                fs.push(Failure {
+                    entry: Some(r.u64("failure")?).filter(|&e| e != u64::MAX),
+                    rule: read_opt_str(r, "failure rule")?,
+                    message: r.str("failure message")?,
+                });
+            }
+            t.failures.insert(id, fs);
+        }
+        for _ in 0..r.len(9, "global checks")? {
+            let id = check_id(&r.str("check")?)?;
+            t.passed_global.insert(id, r.bool("global check")?);
+        }
+        Ok(t)
+    }
+}
+
+impl ResultRow {
+    /// Saves the row (`spec/checks.md` §13).
+    pub fn write_snapshot(&self, w: &mut SnapWriter) {
+        w.u32(self.round);
+        for s in [
+            &self.contest,
+            &self.district,
+            &self.option,
+            &self.contest_title,
+            &self.district_title,
+            &self.option_title,
+        ] {
+            w.str(s);
+        }
+        w.u64(self.count);
+    }
+
+    /// Restores what [`Self::write_snapshot`] saved.
+    pub fn read_snapshot(r: &mut SnapReader<'_>) -> Result<Self, SnapshotError> {
+        let round = r.u32("result row")?;
+        let mut s = || r.str("result row");
+        let (contest, district, option) = (s()?, s()?, s()?);
+        let (contest_title, district_title, option_title) = (s()?, s()?, s()?);
+        Ok(Self {
+            round,
+            contest,
+            district,
+            option,
+            count: r.u64("result row")?,
+            contest_title,
+            district_title,
+            option_title,
+        })
     }
 }

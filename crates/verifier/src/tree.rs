@@ -105,3 +105,10 @@ mod tests {
         }
     }
 }
+
+impl LeafTree {
+    /// Every leaf hash, in log order.
+    pub fn leaves(&self) -> &[Hash] {
+        &self.leaves
+    }
+}

@@ -32,6 +32,7 @@ use tallyboard_protocol::ballot::CheckedBallot;
 use tallyboard_protocol::caucus;
 use tallyboard_protocol::entry::{bad_entry_signature, decode_entry_deferred_with, AuthorKeys};
 use tallyboard_protocol::manifest::ElectionManifest;
+use tallyboard_protocol::snapshot::{SnapWriter, SnapshotError};
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
     verify_deferred_batch, DecodedEntry, DeferredBallotProofs, Prechecked, Prechecker, RecordState,
@@ -137,10 +138,19 @@ impl Gate {
     }
 }
 
+mod saved;
+pub(crate) use saved::{read_engine, Restored};
+
 /// Random access to the record, to re-read an entry by its offset.
-trait Source: Send + Sync {
+pub(crate) trait Source: Send + Sync {
+    /// The record file's bytes, from its header line to its checkpoint.
     fn stream(&self) -> io::Result<Box<dyn Read + Send + '_>>;
+    /// The entry whose bytes start at `offset` (after its length).
     fn read_at(&self, offset: u64) -> io::Result<Vec<u8>>;
+    /// Where an entry read from [`Self::stream`] is in the whole record: a
+    /// stream that continues a saved run starts at a later index, and
+    /// `read_at` reads another file.
+    fn locate(&self, _entry: &mut RawEntry) {}
 }
 
 struct FileSource {
@@ -160,17 +170,22 @@ impl Source for FileSource {
             .file
             .lock()
             .map_err(|_| io::Error::other("poisoned lock"))?;
-        f.seek(SeekFrom::Start(offset.saturating_sub(4)))?;
-        let mut len = [0u8; 4];
-        f.read_exact(&mut len)?;
-        let len = u32::from_be_bytes(len) as usize;
-        if len > tallyboard_protocol::MAX_ENTRY_BYTES {
-            return Err(io::Error::other("bad entry length"));
-        }
-        let mut buf = vec![0u8; len];
-        f.read_exact(&mut buf)?;
-        Ok(buf)
+        read_entry_at(&mut *f, offset)
     }
+}
+
+/// Reads the entry whose bytes start at `offset`, after its u32 BE length.
+pub(crate) fn read_entry_at<F: Read + Seek>(f: &mut F, offset: u64) -> io::Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(offset.saturating_sub(4)))?;
+    let mut len = [0u8; 4];
+    f.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > tallyboard_protocol::MAX_ENTRY_BYTES {
+        return Err(io::Error::other("bad entry length"));
+    }
+    let mut buf = vec![0u8; len];
+    f.read_exact(&mut buf)?;
+    Ok(buf)
 }
 
 struct BytesSource<'a>(&'a [u8]);
@@ -1405,6 +1420,18 @@ pub fn process_usage() -> (f64, f64) {
 }
 
 fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
+    run_from(src, opts, None, false).0
+}
+
+/// Verifies the entries of `src`, after those of `resume` if given, and
+/// returns the report and, if `save`, the saved state of everything the
+/// entries built (for a later run to continue from, `spec/checks.md` §13).
+pub(crate) fn run_from(
+    src: &dyn Source,
+    opts: &VerifyOptions,
+    resume: Option<Restored>,
+    save: bool,
+) -> (Report, Option<Result<Vec<u8>, SnapshotError>>) {
     let started = Instant::now();
     let (cpu0, _) = process_usage();
     let threads = if opts.threads == 0 {
@@ -1412,29 +1439,41 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
     } else {
         opts.threads
     };
-    let shared = Arc::new(RwLock::new(Arc::new(
-        RecordState::unbound_compact().prechecker(),
-    )));
-    let mut engine = Engine {
-        src,
+    let r = resume.unwrap_or_else(|| Restored {
         state: RecordState::unbound_compact(),
-        shared: shared.clone(),
         tree: LeafTree::default(),
         offsets: Vec::new(),
         tally: Tally::default(),
         own: Own::default(),
-        manifest: None,
         results: Vec::new(),
+        ballots: 0,
+        stopped: false,
+    });
+    let shared = Arc::new(RwLock::new(Arc::new(r.state.prechecker())));
+    let mut engine = Engine {
+        src,
+        manifest: r.state.manifest().cloned(),
+        state: r.state,
+        shared: shared.clone(),
+        tree: r.tree,
+        offsets: r.offsets,
+        tally: r.tally,
+        own: r.own,
+        results: r.results,
         max_failures: if opts.max_failures == 0 {
             1000
         } else {
             opts.max_failures
         },
-        stopped: false,
-        ballots: 0,
+        stopped: r.stopped,
+        ballots: r.ballots,
     };
+    let ballots_before = engine.ballots;
     let units = Mutex::new(UnitSamples::default());
     let gate = Gate::default();
+    // A resumed run whose manifest and election key are applied already
+    // prechecks against its final snapshot from the start.
+    gate.applied(0, engine.state.precheck_generation() >= 2);
     let checkpoint = std::thread::scope(|scope| {
         let (job_tx, job_rx) = sync_channel::<(u64, Vec<RawEntry>)>(threads * 2);
         let (out_tx, out_rx) = sync_channel::<ChunkOut>(threads * 2);
@@ -1473,7 +1512,8 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
                 let mut trailer = None;
                 loop {
                     match r.next_entry() {
-                        Ok(Some(e)) => {
+                        Ok(Some(mut e)) => {
+                            src.locate(&mut e);
                             chunk.push(e);
                             if chunk.len() == CHUNK {
                                 gate.wait_for(seq);
@@ -1527,6 +1567,10 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         }
         ok => ok,
     };
+    let saved = save.then(|| {
+        let mut w = SnapWriter::new();
+        engine.write_snapshot(&mut w).map(|()| w.into_bytes())
+    });
     let mut info = engine.finish(checkpoint, opts);
     let caucus = engine.caucus_report();
     info.entries = engine.tree.size();
@@ -1535,12 +1579,13 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
     let mut units = units.into_inner().unwrap_or_default();
     let cpu_seconds = (cpu1 - cpu0 - units.spent).max(0.0);
     let unit_us = units.unit_us();
-    let ballots = engine.ballots.max(1) as f64;
+    let run_ballots = engine.ballots - ballots_before;
+    let ballots = run_ballots.max(1) as f64;
     let performance = Performance {
         threads,
         seconds,
         cpu_seconds,
-        ballots_per_second: engine.ballots as f64 / seconds.max(1e-9),
+        ballots_per_second: run_ballots as f64 / seconds.max(1e-9),
         unit_us,
         units_per_ballot: cpu_seconds * 1e6 / ballots / unit_us.max(1e-9),
         peak_rss_mib: rss,
@@ -1549,7 +1594,7 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
     let ok = checks
         .iter()
         .all(|c| c.status != crate::report::Status::Fail);
-    Report {
+    let report = Report {
         schema: SCHEMA,
         ok,
         record: info,
@@ -1557,7 +1602,8 @@ fn run(src: &dyn Source, opts: &VerifyOptions) -> Report {
         results: engine.results,
         performance,
         caucus,
-    }
+    };
+    (report, saved)
 }
 
 fn progress_bar(show: bool) -> indicatif::ProgressBar {
