@@ -10,6 +10,7 @@ use clap::Args;
 use tallyboard_board::BoardClient;
 use tallyboard_tlog::Ed25519Verifier;
 use tallyboard_verifier::generate::{generate_to_file, GenOptions};
+use tallyboard_verifier::incremental::{download, verify_update, StateFiles};
 use tallyboard_verifier::report_html::{sha256_file, utc_timestamp};
 use tallyboard_verifier::{export_record, verify_file, HtmlContext, Report, VerifyOptions};
 
@@ -25,6 +26,11 @@ pub struct VerifyArgs {
     /// Verify this exported record file (spec/export.md).
     #[arg(long, required_unless_present = "board")]
     pub record: Option<PathBuf>,
+    /// With --board: keep what was verified in FILE (and the entries in
+    /// FILE.entries); the next run verifies only the entries added since
+    /// and reports on the whole record (spec/checks.md §13).
+    #[arg(long, value_name = "FILE", requires = "board")]
+    pub state: Option<PathBuf>,
     /// An earlier signed checkpoint saved by you (repeatable): it must be
     /// consistent with the record.
     #[arg(long = "checkpoint", value_name = "FILE")]
@@ -132,6 +138,29 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
         opts.checkpoints.push((path.display().to_string(), note));
     }
+    if let (Some(state), Some(url)) = (&args.state, &args.board) {
+        let key = opts
+            .board_key
+            .clone()
+            .context("--board needs --board-key")?;
+        let files = StateFiles::new(state);
+        let update = runtime()?.block_on(async {
+            let mut client = connect(url, &key).await?;
+            download(&mut client, &files)
+                .await
+                .context("updating the saved state from the board")
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "{} entries verified earlier (saved in {}), {} new",
+                update.verified_before(),
+                state.display(),
+                update.new_entries()
+            );
+        }
+        let report = verify_update(update, &opts).context("verifying the new entries")?;
+        return finish_verify(&report, &args);
+    }
     let spool;
     let record = match (&args.record, &args.board) {
         (Some(path), _) => path.clone(),
@@ -159,8 +188,13 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --record FILE or --board URL"),
     };
     let report = verify_file(&record, &opts)?;
+    finish_verify(&report, &args)
+}
+
+/// Writes and prints the report; the exit code says whether it passed.
+fn finish_verify(report: &Report, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.report {
-        write_html_report(&report, &args, out)?;
+        write_html_report(report, args, out)?;
     }
     if args.json {
         println!("{}", report.to_json());

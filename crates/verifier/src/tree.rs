@@ -29,6 +29,10 @@ impl LeafTree {
     pub fn push(&mut self, leaf: Hash) {
         self.leaves.push(leaf);
     }
+    /// Every leaf hash, in log order.
+    pub fn leaves(&self) -> &[Hash] {
+        &self.leaves
+    }
     /// Number of leaves.
     pub fn size(&self) -> u64 {
         self.leaves.len() as u64
@@ -103,12 +107,5 @@ mod tests {
                     .unwrap();
             }
         }
-    }
-}
-
-impl LeafTree {
-    /// Every leaf hash, in log order.
-    pub fn leaves(&self) -> &[Hash] {
-        &self.leaves
     }
 }
