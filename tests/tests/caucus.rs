@@ -520,6 +520,7 @@ fn caucus_over_processes() {
         viable.push(flags);
     }
     assert_eq!(printed.len(), PRECINCTS.len(), "{}", posted.stdout);
+    common::verify_incrementally(&h, &board, "viability");
     board.phase(&h, "realignment-open");
 
     // 4. The realignment.
@@ -570,8 +571,10 @@ fn caucus_over_processes() {
     let realignment = started.elapsed() - setup - voting;
 
     // 5. Round 1, the apportionment.
+    common::verify_incrementally(&h, &board, "realigned");
     board.phase(&h, "realignment-closed");
     let round1 = decrypt_round(&h, &board, 1);
+    common::verify_incrementally(&h, &board, "round-1");
     assert!(
         round1.tally.contains(&format!(
             "encrypted tally of round 1 at entry {}: {realigners} ballots counted",
@@ -617,6 +620,8 @@ fn caucus_over_processes() {
         );
     }
     board.phase(&h, "finished");
+    let last = common::verify_incrementally(&h, &board, "finished");
+    assert!(last["caucus"].is_object(), "{last}");
 
     // 6. Export and verify.
     let record = h.path("caucus.record");

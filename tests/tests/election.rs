@@ -309,27 +309,6 @@ fn vote(h: &Harness, board: &Board, issuer: &str, voter: &Voter) -> Result<Voted
     })
 }
 
-/// `verify --board --state` (spec/checks.md §13) against the live board,
-/// and a full `verify --board`: the reports agree but for the timings.
-fn verify_incrementally(h: &Harness, board: &Board, step: &str) -> serde_json::Value {
-    let json = |out: &common::Output| -> serde_json::Value {
-        let mut v: serde_json::Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("verify --json: {e}:\n{}", out.stdout));
-        v.as_object_mut().expect("a report").remove("performance");
-        v
-    };
-    let mut args = vec![s("verify")];
-    args.extend(board.args());
-    args.push(s("--json"));
-    let full = json(&h.run(&format!("verify-full-{step}"), &args));
-    args.extend([s("--state"), h.path("verifier.state").display().to_string()]);
-    let inc = json(&h.run(&format!("verify-incremental-{step}"), &args));
-    assert!(h.path("verifier.state.entries").exists(), "the entry file");
-    assert_eq!(inc, full, "{step}: incremental (left) against full (right)");
-    assert_eq!(inc["ok"], true, "{inc}");
-    inc
-}
-
 #[test]
 fn election_over_processes() {
     let started = Instant::now();
@@ -353,7 +332,7 @@ fn election_over_processes() {
         assert_eq!(voter.district, DISTRICTS[i % 2], "district of {}", voter.id);
     }
     let setup = started.elapsed();
-    verify_incrementally(&h, &board, "opened");
+    common::verify_incrementally(&h, &board, "opened");
 
     // 2. Voting, PARALLEL voters at a time.
     let voted = parallel(&h, voters.len(), "voting", |i| {
@@ -361,7 +340,7 @@ fn election_over_processes() {
     });
     assert_eq!(voted.len() as u64, VOTERS, "every voter voted");
     let voting = started.elapsed() - setup;
-    verify_incrementally(&h, &board, "voted");
+    common::verify_incrementally(&h, &board, "voted");
 
     let mut expected = zero_totals();
     for done in voted.values() {
@@ -400,7 +379,7 @@ fn election_over_processes() {
         "the totals `admin result` printed (left) against the voters' choices (right)"
     );
     board.phase(&h, "finished");
-    let last = verify_incrementally(&h, &board, "finished");
+    let last = common::verify_incrementally(&h, &board, "finished");
     assert_eq!(last["record"]["phase"], "Finished");
 
     // 4. Export and verify, offline and against the live board.

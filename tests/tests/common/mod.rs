@@ -728,3 +728,24 @@ pub fn parallel<T: Send>(
     assert_eq!(results.len(), n, "every job ran");
     results
 }
+
+/// `verify --board --state` (spec/checks.md §13) against the live board,
+/// and a full `verify --board`: the reports agree but for the timings.
+pub fn verify_incrementally(h: &Harness, board: &Board, step: &str) -> serde_json::Value {
+    let json = |out: &Output| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("verify --json: {e}:\n{}", out.stdout));
+        v.as_object_mut().expect("a report").remove("performance");
+        v
+    };
+    let mut args = vec![s("verify")];
+    args.extend(board.args());
+    args.push(s("--json"));
+    let full = json(&h.run(&format!("verify-full-{step}"), &args));
+    args.extend([s("--state"), h.path("verifier.state").display().to_string()]);
+    let inc = json(&h.run(&format!("verify-incremental-{step}"), &args));
+    assert!(h.path("verifier.state.entries").exists(), "the entry file");
+    assert_eq!(inc, full, "{step}: incremental (left) against full (right)");
+    assert_eq!(inc["ok"], true, "{inc}");
+    inc
+}
