@@ -418,3 +418,52 @@ pub fn sample_caucus_manifest(
     });
     m
 }
+
+/// The result the administrator posts for the tally at log index
+/// `tally_entry` of `st` from `partials` (valid partial decryptions of that
+/// tally, at least `t`; `trustees_used` names their trustees in the order
+/// given): their combination (`spec/threshold.md` §6.3) with the bound of
+/// `spec/record.md` §10.3. Returns it with the counts, per aggregate in
+/// tally order. For tests and tools; panics if the tally is missing or the
+/// partials do not combine.
+pub fn result_payload(
+    st: &crate::RecordState,
+    tally_entry: u64,
+    partials: &[tallyboard_threshold::PartialDecryption],
+) -> (v1::ElectionResult, Vec<Vec<u64>>) {
+    let m = st.manifest().expect("manifest");
+    let tally = st
+        .tallies()
+        .iter()
+        .find(|t| t.index == tally_entry)
+        .expect("tally");
+    let max = tally
+        .contests
+        .iter()
+        .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
+        .max()
+        .unwrap_or(0);
+    let key = st.threshold_key().expect("key");
+    let dec = tallyboard_threshold::combine(key, &tally.flat_ciphertexts(), partials, max)
+        .expect("combine");
+    let mut plaintexts = dec.plaintexts.into_iter();
+    let (contests, counts): (Vec<_>, Vec<_>) = tally
+        .contests
+        .iter()
+        .map(|(c, d, x)| {
+            let n: Vec<u64> = plaintexts.by_ref().take(x.len()).collect();
+            let result = v1::ContestResult {
+                contest: m.raw.contests[*c].id.clone(),
+                district: d.map(|d| m.raw.districts[d].id.clone()).unwrap_or_default(),
+                counts: n.clone(),
+            };
+            (result, n)
+        })
+        .unzip();
+    let result = v1::ElectionResult {
+        tally_entry,
+        trustees_used: partials.iter().map(|p| u32::from(p.trustee())).collect(),
+        contests,
+    };
+    (result, counts)
+}
