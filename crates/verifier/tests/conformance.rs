@@ -68,7 +68,7 @@ fn contains(got: &serde_json::Value, want: &serde_json::Value, at: &str) {
 #[test]
 fn valid_records_give_their_reports() {
     let cases = cases("valid");
-    assert!(cases.len() >= 3, "only {} valid cases", cases.len());
+    assert!(cases.len() >= 7, "only {} valid cases", cases.len());
     for dir in cases {
         let r = run(&dir);
         assert!(r.ok, "{}: {}", dir.display(), r.to_human());

@@ -38,11 +38,14 @@ fn test_name() -> String {
     name.rsplit("::").next().unwrap_or(name).to_owned()
 }
 
-/// The doc comment of `fn name()` in tests/tamper.rs, as one paragraph.
+/// The doc comment of `fn name()` in the test files that write cases, as
+/// one paragraph.
 fn why(name: &str) -> String {
     let sources = [
         include_str!("../tamper.rs"),
         include_str!("../witnesses.rs"),
+        include_str!("../caucus_challenges.rs"),
+        include_str!("../whole_records.rs"),
     ];
     let Some((src, at)) = sources
         .iter()
