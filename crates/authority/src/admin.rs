@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use tallyboard_board::VerifiedReceipt;
+use tallyboard_board_client::VerifiedReceipt;
 use tallyboard_protocol::caucus;
 use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::state::{CaucusRound, TallyRecord};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tallyboard_board::ClientError;
+use tallyboard_board_client::ClientError;
 use tallyboard_protocol::RuleError;
 use tallyboard_threshold::ThresholdError;
 

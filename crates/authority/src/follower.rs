@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use tallyboard_board::{BoardClient, ClientError, ClientTls, Frontier, VerifiedReceipt};
+use tallyboard_board_client::{BoardClient, ClientError, ClientTls, Frontier, VerifiedReceipt};
 use tallyboard_proto::v1::LoggedEntry;
 use tallyboard_protocol::v1::entry_body::Payload;
 use tallyboard_protocol::{

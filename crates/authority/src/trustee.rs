@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{ElectionPhase, RecordState};
 use tallyboard_threshold::{

@@ -16,11 +16,11 @@ use tallyboard_tlog::{
 use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{BoardError, OpenError};
-use crate::frontier::Frontier;
 use crate::keys::{self, DataDirLock};
 use crate::receipt::Receipt;
 use crate::sequencer::{sign_checkpoint, BatchLimits, CommittedBatch, Head, Job, Writer};
 use crate::storage::{Batch, SqliteStorage, Storage, StorageError};
+use crate::Frontier;
 
 /// Limits of a board (`spec/board.md` §7). The defaults suit one machine.
 #[derive(Debug, Clone)]

@@ -32,12 +32,8 @@
 #![warn(clippy::unwrap_used)]
 
 mod board;
-pub mod client;
-mod error;
-mod frontier;
-pub mod fsutil;
+pub mod error;
 pub mod keys;
-pub mod receipt;
 mod sequencer;
 mod server;
 mod service;
@@ -50,10 +46,9 @@ pub use board::{
     Board, ConsistencyProof, CosignedCheckpoint, FoundEntry, InclusionProof, Limits,
     RecoveryReport, Stats, MAX_COSIGNED_CHECKPOINT_BYTES,
 };
-pub use client::{BoardClient, ClientError, ClientTls, FoundByTracker};
 pub use error::{rule_code, BoardError, OpenError};
-pub use frontier::Frontier;
-pub use receipt::{verify_receipt, verify_tlog_receipt, Receipt, ReceiptError, VerifiedReceipt};
+// The client side lives in its own crate (so that clients and the verifier
+// do not link the server); it is re-exported here under its old paths.
 pub use sequencer::{CommittedBatch, Head};
 pub use server::{
     open_board, serve, serve_board, serve_with_listener, BoardConfig, ServeError, StorageChoice,
@@ -61,3 +56,7 @@ pub use server::{
 };
 pub use service::BoardService;
 pub use storage::{PostgresStorage, SqliteStorage, Storage, StorageError};
+pub use tallyboard_board_client::{
+    fsutil, receipt, verify_receipt, verify_tlog_receipt, BoardClient, ClientError, ClientTls,
+    FoundByTracker, Frontier, Receipt, ReceiptError, VerifiedReceipt,
+};

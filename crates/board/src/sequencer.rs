@@ -22,8 +22,8 @@ use tallyboard_tlog::{Checkpoint, Ed25519Signer, Hash, SignedCheckpoint};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::error::BoardError;
-use crate::frontier::Frontier;
 use crate::storage::{Batch, BatchEntry, Storage};
+use crate::Frontier;
 
 /// The latest committed tree: its size, root and signed checkpoint.
 #[derive(Debug, Clone)]

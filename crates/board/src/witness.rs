@@ -26,9 +26,9 @@ use tallyboard_tlog::{
     SignedCheckpoint,
 };
 
-use crate::client::{BoardClient, ClientError};
 use crate::fsutil::{self, sync_dir};
 use crate::keys::{self, KeyFileError};
+use crate::{BoardClient, ClientError};
 
 /// File name of the witness's secret key.
 pub const WITNESS_KEY_FILE: &str = "witness.key";

@@ -11,7 +11,7 @@ mod caucus_cmd;
 mod demo;
 mod issuer_cmd;
 mod trustee_cmd;
-mod verify_cmd;
+use tallyboard_verifier::cli as verify_cmd;
 mod vote_cmd;
 mod witness_cmd;
 

@@ -9,14 +9,14 @@
 //! ballot can never be opened:
 //!
 //! ```compile_fail
-//! # async fn f(board: &mut tallyboard_board::BoardClient, p: tallyboard_client::PreparedBallot, i: &[Vec<u64>]) {
+//! # async fn f(board: &mut tallyboard_board_client::BoardClient, p: tallyboard_client::PreparedBallot, i: &[Vec<u64>]) {
 //! let _ = tallyboard_client::challenge(board, p, i).await;
 //! let _ = tallyboard_client::cast(board, p).await; // `p` was moved: does not compile
 //! # }
 //! ```
 
 use ed25519_dalek::SigningKey;
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_proto::v1;
 use tallyboard_protocol::ballot::{build_ballot, ContestSecret, CredentialRef};
 use tallyboard_protocol::{rules, testkit, ElectionPhase};

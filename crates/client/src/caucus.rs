@@ -10,7 +10,7 @@
 //! final alignment). The realignment ballot carries the proof that the
 //! first-alignment choice was not viable, without revealing it.
 
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_crypto::elgamal::{Ciphertext, Nonce};
 use tallyboard_protocol::ballot::{round_contests, CredentialRef};
 use tallyboard_protocol::caucus::{

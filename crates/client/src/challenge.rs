@@ -15,7 +15,7 @@
 //! be. The challenged encryption is spent: the voter prepares a fresh ballot
 //! (new nonces) and may challenge again or cast.
 
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_proto::v1;
 use tallyboard_protocol::ballot::{check_ballot, check_reveal, district_contests};
 use tallyboard_protocol::{decode_entry, testkit};

@@ -28,8 +28,8 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use tallyboard_issuer::client::obtain_credential_with;
-use tallyboard_issuer::{EnrollmentCode, IssuerPublicKey, ObtainError};
+use tallyboard_issuer_client::client::obtain_credential_with;
+use tallyboard_issuer_client::{EnrollmentCode, IssuerPublicKey, ObtainError};
 use tallyboard_protocol::credential::verify_credential;
 use tonic::transport::Channel;
 use zeroize::{Zeroize, Zeroizing};
@@ -337,7 +337,7 @@ pub async fn connect_issuer(issuer_url: &str) -> Result<Channel, ClientError> {
 }
 
 /// The enrollment protocol over an existing issuer channel
-/// ([`tallyboard_issuer::client::obtain_credential_with`]), with the
+/// ([`tallyboard_issuer_client::client::obtain_credential_with`]), with the
 /// district key taken from the replayed manifest.
 pub async fn enroll_with(
     channel: Channel,

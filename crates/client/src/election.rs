@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_crypto::elgamal::PublicKey;
 use tallyboard_protocol::{ElectionManifest, ElectionPhase, Prechecked, RecordState, RuleError};
 use tallyboard_threshold::ThresholdPublicKey;

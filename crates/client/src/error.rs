@@ -18,7 +18,7 @@ pub enum ClientError {
     /// inconsistent checkpoints). Inconsistency is evidence of a fork: keep
     /// both checkpoints.
     #[error(transparent)]
-    Board(tallyboard_board::ClientError),
+    Board(tallyboard_board_client::ClientError),
     /// The board (or, for a phase that is already over, the client itself
     /// from the record it replayed) refused an entry. `rule` is the rule of
     /// `spec/record.md` §6 the entry breaks, when named (e.g. `R3.3
@@ -72,7 +72,7 @@ pub enum ClientError {
     /// Enrollment failed: a mistyped code, the issuer refused (its message
     /// names the rule), or its answer does not verify.
     #[error(transparent)]
-    Enroll(tallyboard_issuer::ObtainError),
+    Enroll(tallyboard_issuer_client::ObtainError),
     /// A receipt file is malformed or does not verify.
     #[error("receipt: {0}")]
     Receipt(String),
@@ -120,7 +120,7 @@ impl ClientError {
     pub fn code(&self) -> Option<tonic::Code> {
         match self {
             ClientError::Rejected { code, .. } => Some(*code),
-            ClientError::Board(tallyboard_board::ClientError::Status(s)) => Some(s.code()),
+            ClientError::Board(tallyboard_board_client::ClientError::Status(s)) => Some(s.code()),
             _ => None,
         }
     }
@@ -151,10 +151,10 @@ pub(crate) fn rejected(status: &tonic::Status) -> ClientError {
 
 /// Maps a board client error: an entry refused by the rules becomes
 /// [`ClientError::Rejected`]; everything else stays a board error.
-pub(crate) fn from_append(e: tallyboard_board::ClientError) -> ClientError {
+pub(crate) fn from_append(e: tallyboard_board_client::ClientError) -> ClientError {
     use tonic::Code;
     match &e {
-        tallyboard_board::ClientError::Status(s)
+        tallyboard_board_client::ClientError::Status(s)
             if matches!(
                 s.code(),
                 Code::InvalidArgument
@@ -171,8 +171,8 @@ pub(crate) fn from_append(e: tallyboard_board::ClientError) -> ClientError {
     }
 }
 
-impl From<tallyboard_board::ClientError> for ClientError {
-    fn from(e: tallyboard_board::ClientError) -> Self {
+impl From<tallyboard_board_client::ClientError> for ClientError {
+    fn from(e: tallyboard_board_client::ClientError) -> Self {
         ClientError::Board(e)
     }
 }

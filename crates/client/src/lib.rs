@@ -17,7 +17,7 @@
 //! # async fn vote() -> Result<(), Box<dyn std::error::Error>> {
 //! use tallyboard_client::*;
 //! let vkey = tallyboard_tlog::Ed25519Verifier::from_vkey("tallyboard/demo+1234abcd+...")?;
-//! let mut board = tallyboard_board::BoardClient::connect("http://127.0.0.1:50051", vkey, None).await?;
+//! let mut board = tallyboard_board_client::BoardClient::connect("http://127.0.0.1:50051", vkey, None).await?;
 //! let election = fetch_election(&mut board).await?;
 //! let credential = enroll("http://127.0.0.1:50052", "voter-17", "ABCD-EFGH", &election).await?;
 //! let choices: Vec<ContestChoice> = vec!["c1=a".parse()?];
@@ -37,7 +37,7 @@
 //!
 //! Everything is cheap to clone and free of global state: one process can
 //! drive thousands of voters concurrently with clones of one
-//! [`tallyboard_board::BoardClient`] (one HTTP/2 connection) and one
+//! [`tallyboard_board_client::BoardClient`] (one HTTP/2 connection) and one
 //! [`Election`]; every future is `Send`.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, missing_docs)]

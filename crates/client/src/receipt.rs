@@ -19,7 +19,7 @@
 //! election line is not covered by the board's signature; the online check
 //! ([`check_still_included`]) compares it with the entry on the board.
 
-use tallyboard_board::{BoardClient, VerifiedReceipt};
+use tallyboard_board_client::{BoardClient, VerifiedReceipt};
 use tallyboard_protocol::decode_entry;
 use tallyboard_tlog::{leaf_hash, Checkpoint, Ed25519Verifier, Hash, SignedCheckpoint, TlogProof};
 

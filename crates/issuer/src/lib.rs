@@ -10,14 +10,13 @@
 //! `Issuance` entry on the board before the signature is released, so the
 //! number of credentials per district is on the record.
 //!
-//! - [`credential`]: the cryptography, pure (client, issuer, verifier);
-//! - [`codes`]: enrollment codes and their Argon2id hashes;
+//! - [`credential`], [`codes`], [`client`]: the client side, re-exported
+//!   from `tallyboard-issuer-client`;
 //! - [`roll`]: the voter roll CSV;
 //! - [`datadir`]: the data directory and `init` ([`init_data_dir`]);
 //! - [`store`]: the SQLite database (redemption state, failed attempts);
 //! - [`issue`]: the redemption logic ([`IssuerCore`]) and its rules;
 //! - [`service`], [`server`]: the gRPC service ([`serve`]);
-//! - [`client`]: [`obtain_credential`], for the voter's client.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,9 +29,6 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, missing_docs)]
 
-pub mod client;
-pub mod codes;
-pub mod credential;
 pub mod datadir;
 pub mod issue;
 pub mod roll;
@@ -40,13 +36,15 @@ pub mod server;
 pub mod service;
 pub mod store;
 
-pub use client::{issuer_keys_from_manifest, obtain_credential, Credential, ObtainError};
-pub use codes::{Argon2Profile, EnrollmentCode};
-pub use credential::{
-    blind, blind_sign, finalize, verify_credential, BlindingSecret, CredentialError,
-    CredentialSignature, IssuerPublicKey, IssuerSecretKey,
-};
+// The client side lives in its own crate (so that the voter's client does
+// not link the server); it is re-exported here under its old paths.
 pub use datadir::{init_data_dir, InitOptions, InitOutput, IssuedCode, PublicKeysFile};
 pub use issue::{voter_id_hash, IssueError, IssueErrorKind, IssuerCore, IssuerLimits};
 pub use roll::Roll;
 pub use server::{serve, serve_with_listener, start, IssuerConfig, ServeError};
+pub use tallyboard_issuer_client::{
+    blind, blind_sign, client, codes, credential, finalize, issuer_keys_from_manifest,
+    obtain_credential, verify_credential, Argon2Profile, BlindingSecret, Credential,
+    CredentialError, CredentialSignature, EnrollmentCode, IssuerPublicKey, IssuerSecretKey,
+    ObtainError,
+};

@@ -1,5 +1,5 @@
-//! The `tallyboard` verifier subcommands as a stand-alone program, built
-//! from the CLI's own `verify_cmd.rs`, for benchmarks without the full
+//! The `tallyboard` verifier subcommands as a stand-alone program (the
+//! CLI's own [`tallyboard_verifier::cli`]), for benchmarks without the full
 //! command:
 //!
 //! ```text
@@ -7,8 +7,7 @@
 //! cargo run --release -p tallyboard-verifier --example verifier_cli -- verify --record /tmp/r.record
 //! ```
 
-#[path = "../../cli/src/verify_cmd.rs"]
-mod verify_cmd;
+use tallyboard_verifier::cli as verify_cmd;
 
 use clap::{Parser, Subcommand};
 

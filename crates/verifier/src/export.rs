@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use tallyboard_board::{BoardClient, ClientError};
+use tallyboard_board_client::{BoardClient, ClientError};
 use tallyboard_tlog::leaf_hash;
 
 use crate::record::RecordWriter;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
-use tallyboard_board::{BoardClient, ClientError};
+use tallyboard_board_client::{BoardClient, ClientError};
 use tallyboard_protocol::snapshot::{SnapReader, SnapWriter, SnapshotError};
 use tallyboard_tlog::{Ed25519Verifier, SignedCheckpoint};
 
@@ -412,7 +412,7 @@ pub fn verify_update(update: Update, opts: &VerifyOptions) -> Result<Report, Inc
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    tallyboard_board::fsutil::replace_file(dir, &files.state, &encode_saved(&state), 0o600)
+    tallyboard_board_client::fsutil::replace_file(dir, &files.state, &encode_saved(&state), 0o600)
         .map_err(|(what, path, source)| IncrementalError::Io { what, path, source })?;
     Ok(report)
 }

@@ -28,6 +28,7 @@
 #![warn(clippy::unwrap_used, missing_docs)]
 
 pub mod checks;
+pub mod cli;
 pub mod export;
 pub mod generate;
 pub mod incremental;

@@ -1,18 +1,19 @@
-//! `tallyboard verify`, `tallyboard export`, `tallyboard gen-record`: the
-//! independent verifier (`spec/checks.md`), the record export
-//! (`spec/export.md`) and the record generator.
+//! The command lines of the verifier: `tallyboard verify`, `tallyboard
+//! export`, `tallyboard gen-record` (and the verifier's own binary,
+//! `tallyboard-verify`): the independent verifier (`spec/checks.md`), the
+//! record export (`spec/export.md`) and the record generator.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::generate::{generate_to_file, GenOptions};
+use crate::incremental::{download, verify_update, StateFiles};
+use crate::report_html::{sha256_file, utc_timestamp};
+use crate::{export_record, verify_file, HtmlContext, Report, VerifyOptions};
 use anyhow::Context as _;
 use clap::Args;
-use tallyboard_board::BoardClient;
+use tallyboard_board_client::BoardClient;
 use tallyboard_tlog::Ed25519Verifier;
-use tallyboard_verifier::generate::{generate_to_file, GenOptions};
-use tallyboard_verifier::incremental::{download, verify_update, StateFiles};
-use tallyboard_verifier::report_html::{sha256_file, utc_timestamp};
-use tallyboard_verifier::{export_record, verify_file, HtmlContext, Report, VerifyOptions};
 
 /// Verify an election record: every check of spec/checks.md.
 #[derive(Debug, Args)]
@@ -335,7 +336,7 @@ pub fn run_gen_record(args: GenRecordArgs) -> anyhow::Result<ExitCode> {
         challenged: args.challenged,
         first_counts: args.first_counts,
         threads: args.threads,
-        seed: tallyboard_verifier::generate::random_seed(),
+        seed: crate::generate::random_seed(),
         progress: true,
     };
     let summary = generate_to_file(&opts, &args.out)?;
