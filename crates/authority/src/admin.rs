@@ -227,16 +227,7 @@ pub use tallyboard_protocol::testkit::election_key_payload;
 /// The largest plaintext a tally's aggregate can hold (the bound of the
 /// discrete logarithm, as in rule R10.3).
 pub fn tally_max(state: &RecordState, tally: &TallyRecord) -> u64 {
-    let Some(m) = state.manifest() else {
-        return 0;
-    };
-    tally
-        .contests
-        .iter()
-        .filter_map(|(c, _, _)| m.specs.get(*c))
-        .map(|s| s.option_max().saturating_mul(tally.max_ballots))
-        .max()
-        .unwrap_or(0)
+    state.manifest().map_or(0, |m| tally.max_plaintext(m))
 }
 
 fn caucus_manifest(st: &RecordState) -> Result<Arc<ElectionManifest>, AuthorityError> {

@@ -173,6 +173,18 @@ pub struct TallyRecord {
 }
 
 impl TallyRecord {
+    /// The largest plaintext any aggregate of this tally can hold (the
+    /// option's largest value times [`Self::max_ballots`]): the bound of the
+    /// discrete logarithms of its decryption (rule R10.3).
+    pub fn max_plaintext(&self, m: &ElectionManifest) -> u64 {
+        self.contests
+            .iter()
+            .filter_map(|(c, _, _)| m.specs.get(*c))
+            .map(|s| s.option_max().saturating_mul(self.max_ballots))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Every ciphertext of the tally, flattened in order (what partial
     /// decryptions cover).
     pub fn flat_ciphertexts(&self) -> Vec<Ciphertext> {
@@ -1298,13 +1310,7 @@ impl RecordState {
             })?;
             used.push(p.clone());
         }
-        let max_per = |cpos: usize| m.specs[cpos].option_max().saturating_mul(tally.max_ballots);
-        let max = tally
-            .contests
-            .iter()
-            .map(|(c, _, _)| max_per(*c))
-            .max()
-            .unwrap_or(0);
+        let max = tally.max_plaintext(&m);
         let dec = tallyboard_threshold::combine(&key, &tally.flat_ciphertexts(), &used, max)
             .map_err(|e| {
                 invalid(

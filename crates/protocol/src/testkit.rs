@@ -340,37 +340,8 @@ pub fn decrypt_and_post_result(
             .unwrap_or_else(|e| panic!("partial decryption refused: {e}"));
         partials.push(p);
     }
-    let key = st.threshold_key().expect("key").clone();
-    let max = tally
-        .contests
-        .iter()
-        .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
-        .max()
-        .unwrap_or(0);
-    let dec = tallyboard_threshold::combine(&key, &cts, &partials, max).expect("combine");
-    let mut off = 0;
-    let mut counts = Vec::new();
-    let mut contests = Vec::new();
-    for (c, d, x) in &tally.contests {
-        let n = dec.plaintexts[off..off + x.len()].to_vec();
-        off += x.len();
-        contests.push(v1::ContestResult {
-            contest: m.raw.contests[*c].id.clone(),
-            district: d.map(|d| m.raw.districts[d].id.clone()).unwrap_or_default(),
-            counts: n.clone(),
-        });
-        counts.push(n);
-    }
-    let e = entry(
-        admin,
-        &eid,
-        fp,
-        Payload::Result(v1::ElectionResult {
-            tally_entry,
-            trustees_used: shares.iter().map(|s| u32::from(s.index())).collect(),
-            contests,
-        }),
-    );
+    let (result, counts) = result_payload(st, tally_entry, &partials);
+    let e = entry(admin, &eid, fp, Payload::Result(result));
     st.check_and_apply(&e)
         .unwrap_or_else(|e| panic!("result refused: {e}"));
     counts
@@ -437,12 +408,7 @@ pub fn result_payload(
         .iter()
         .find(|t| t.index == tally_entry)
         .expect("tally");
-    let max = tally
-        .contests
-        .iter()
-        .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
-        .max()
-        .unwrap_or(0);
+    let max = tally.max_plaintext(m);
     let key = st.threshold_key().expect("key");
     let dec = tallyboard_threshold::combine(key, &tally.flat_ciphertexts(), partials, max)
         .expect("combine");

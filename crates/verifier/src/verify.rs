@@ -955,12 +955,7 @@ impl Engine<'_> {
             .filter_map(|&t| u8::try_from(t).ok())
             .filter_map(|t| tally.partials.get(&t).cloned())
             .collect();
-        let max = tally
-            .contests
-            .iter()
-            .map(|(c, _, _)| m.specs[*c].option_max().saturating_mul(tally.max_ballots))
-            .max()
-            .unwrap_or(0);
+        let max = tally.max_plaintext(&m);
         match tallyboard_threshold::combine(&key, &tally.flat_ciphertexts(), &used, max) {
             Ok(dec) => {
                 let mut off = 0;
