@@ -45,24 +45,24 @@ const MAX_STATE_BYTES: u64 = 64 << 30;
 #[derive(Debug, thiserror::Error)]
 pub enum IncrementalError {
     /// Reading or writing a state file failed.
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}: {error}")]
     Io {
         /// What was being done.
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: io::Error,
+        /// The error (in the message, so not also a source).
+        error: io::Error,
     },
     /// The saved state does not read back.
     #[error(
-        "the saved state {path} is unusable ({source}); move it away to verify from the start"
+        "the saved state {path} is unusable ({reason}); move it away to verify from the start"
     )]
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: SnapshotError,
+        /// Why (in the message).
+        reason: SnapshotError,
     },
     /// The saved state is of another board.
     #[error("the saved state {path} is of the board {saved}, not of {given}")]
@@ -76,14 +76,14 @@ pub enum IncrementalError {
     },
     /// The board's new checkpoint does not extend the saved one: the board
     /// showed two histories. The saved checkpoint is the evidence.
-    #[error("the board's checkpoint is not consistent with the saved checkpoint of {size} entries (in {path}): {source}")]
+    #[error("the board's checkpoint is not consistent with the saved checkpoint of {size} entries (in {path}): {error}")]
     Fork {
         /// The saved state.
         path: PathBuf,
         /// Size of the saved checkpoint.
         size: u64,
-        /// What the board answered.
-        source: ClientError,
+        /// What the board answered (in the message).
+        error: ClientError,
     },
     /// The board failed or served something that does not verify.
     #[error(transparent)]
@@ -123,7 +123,7 @@ struct Saved {
 
 fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> IncrementalError {
     let path = path.to_path_buf();
-    move |source| IncrementalError::Io { what, path, source }
+    move |error| IncrementalError::Io { what, path, error }
 }
 
 fn encode_saved(s: &Saved) -> Vec<u8> {
@@ -209,13 +209,13 @@ pub async fn download(
             if meta.len() > MAX_STATE_BYTES {
                 return Err(IncrementalError::Corrupt {
                     path: files.state.clone(),
-                    source: SnapshotError::invalid("size", format!("{} bytes", meta.len())),
+                    reason: SnapshotError::invalid("size", format!("{} bytes", meta.len())),
                 });
             }
             let bytes = std::fs::read(&files.state).map_err(io_err("reading", &files.state))?;
-            let s = decode_saved(&bytes).map_err(|source| IncrementalError::Corrupt {
+            let s = decode_saved(&bytes).map_err(|reason| IncrementalError::Corrupt {
                 path: files.state.clone(),
-                source,
+                reason,
             })?;
             if s.board != vkey {
                 return Err(IncrementalError::OtherBoard {
@@ -233,16 +233,16 @@ pub async fn download(
             let old = SignedCheckpoint::open(&s.checkpoint, &board).map_err(|e| {
                 IncrementalError::Corrupt {
                     path: files.state.clone(),
-                    source: SnapshotError::invalid("checkpoint", e.to_string()),
+                    reason: SnapshotError::invalid("checkpoint", e.to_string()),
                 }
             })?;
             let latest = client
                 .check_consistency(old.checkpoint())
                 .await
-                .map_err(|source| IncrementalError::Fork {
+                .map_err(|error| IncrementalError::Fork {
                     path: files.state.clone(),
                     size: old.checkpoint().size(),
-                    source,
+                    error,
                 })?;
             (latest, s.entries)
         }
@@ -265,7 +265,7 @@ pub async fn download(
     if have < from_len {
         return Err(IncrementalError::Corrupt {
             path: files.entries.clone(),
-            source: SnapshotError::invalid(
+            reason: SnapshotError::invalid(
                 "entry file",
                 format!("{have} bytes, the saved state covers {from_len}"),
             ),
@@ -365,9 +365,9 @@ pub fn verify_update(update: Update, opts: &VerifyOptions) -> Result<Report, Inc
             let mut r = SnapReader::new(&s.engine);
             let restored = read_engine(&mut r)
                 .and_then(|e| r.finish().map(|()| e))
-                .map_err(|source| IncrementalError::Corrupt {
+                .map_err(|reason| IncrementalError::Corrupt {
                     path: files.state.clone(),
-                    source,
+                    reason,
                 })?;
             Some(restored)
         }
@@ -392,10 +392,10 @@ pub fn verify_update(update: Update, opts: &VerifyOptions) -> Result<Report, Inc
     let (report, saved) = run_from(&src, &opts, resume, true);
     let engine = match saved {
         Some(Ok(bytes)) => bytes,
-        Some(Err(source)) => {
+        Some(Err(reason)) => {
             return Err(IncrementalError::Corrupt {
                 path: files.state.clone(),
-                source,
+                reason,
             })
         }
         None => Vec::new(),
@@ -413,7 +413,7 @@ pub fn verify_update(update: Update, opts: &VerifyOptions) -> Result<Report, Inc
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     tallyboard_board_client::fsutil::replace_file(dir, &files.state, &encode_saved(&state), 0o600)
-        .map_err(|(what, path, source)| IncrementalError::Io { what, path, source })?;
+        .map_err(|(what, path, error)| IncrementalError::Io { what, path, error })?;
     Ok(report)
 }
 

@@ -88,12 +88,12 @@ pub struct VerifyOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The record cannot be opened.
-    #[error("cannot open the record {path}: {source}")]
+    #[error("cannot open the record {path}: {error}")]
     Open {
         /// The path.
         path: PathBuf,
-        /// Why.
-        source: io::Error,
+        /// Why (in the message, so not also a source).
+        error: io::Error,
     },
 }
 
@@ -212,9 +212,9 @@ impl Source for BytesSource<'_> {
 /// Verifies the record file at `path`.
 pub fn verify_file(path: &Path, opts: &VerifyOptions) -> Result<Report, VerifyError> {
     let open = |p: &Path| {
-        File::open(p).map_err(|source| VerifyError::Open {
+        File::open(p).map_err(|error| VerifyError::Open {
             path: p.to_path_buf(),
-            source,
+            error,
         })
     };
     let src = FileSource {

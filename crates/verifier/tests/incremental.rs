@@ -9,8 +9,8 @@ use std::path::Path;
 
 use tallyboard_board::{serve_with_listener, BoardClient, BoardConfig};
 use tallyboard_tlog::Ed25519Verifier;
-use tallyboard_verifier::generate::{generate, GenOptions};
-use tallyboard_verifier::incremental::{download, verify_update, StateFiles};
+use tallyboard_verifier::generate::{generate, GenOptions, Generated};
+use tallyboard_verifier::incremental::{download, verify_update, IncrementalError, StateFiles};
 use tallyboard_verifier::{export_record, verify_file, Report, VerifyOptions};
 use tokio::net::TcpListener;
 
@@ -54,6 +54,44 @@ async fn incremental(client: &mut BoardClient, files: &StateFiles) -> (Report, u
     (r, new)
 }
 
+/// A board in this process on a loopback port, holding the generator's
+/// board key, and a client of it.
+async fn start_board(
+    g: &Generated,
+    dir: &Path,
+) -> (
+    BoardClient,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), tallyboard_board::ServeError>>,
+) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir(dir).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join("board.key"))
+        .unwrap();
+    f.write_all(&g.election.board.to_bytes()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = BoardConfig::new(dir, addr, g.election.origin.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_with_listener(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let key = Ed25519Verifier::from_vkey(&g.election.board_vkey()).unwrap();
+    let url = format!("http://{addr}");
+    let client = loop {
+        match BoardClient::connect(&url, key.clone(), None).await {
+            Ok(c) => break c,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    };
+    (client, stop, server)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_steps_of_a_live_election_each_equal_a_full_run() {
     let g = generate(&GenOptions {
@@ -70,34 +108,7 @@ async fn ten_steps_of_a_live_election_each_equal_a_full_run() {
     })
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let board_dir = tmp.path().join("board");
-    std::fs::create_dir(&board_dir).unwrap();
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(board_dir.join("board.key"))
-            .unwrap();
-        f.write_all(&g.election.board.to_bytes()).unwrap();
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = BoardConfig::new(&board_dir, addr, g.election.origin.clone());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_with_listener(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let key = Ed25519Verifier::from_vkey(&g.election.board_vkey()).unwrap();
-    let url = format!("http://{addr}");
-    let mut client = loop {
-        match BoardClient::connect(&url, key.clone(), None).await {
-            Ok(c) => break c,
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-        }
-    };
+    let (mut client, stop, server) = start_board(&g, &tmp.path().join("board")).await;
 
     let files = StateFiles::new(&tmp.path().join("verifier.state"));
     let total = g.entries.len();
@@ -140,6 +151,62 @@ async fn ten_steps_of_a_live_election_each_equal_a_full_run() {
     let err = download(&mut client, &files).await.err().expect("refused");
     assert!(err.to_string().contains("unusable"), "{err}");
 
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+/// A board that shows an observer one history and later another (the same
+/// key, an entry changed before the saved checkpoint) is caught: the saved
+/// checkpoint and the new one are not consistent, the run stops with that
+/// error, and the saved state is left as it was (the evidence).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_that_rewrites_history_is_caught_at_the_next_run() {
+    let g = generate(&GenOptions {
+        ballots: 4,
+        threads: 2,
+        seed: 78,
+        ..GenOptions::default()
+    })
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let files = StateFiles::new(&tmp.path().join("verifier.state"));
+    let cut = 6;
+    let (mut honest, stop, server) = start_board(&g, &tmp.path().join("a")).await;
+    for e in &g.entries[..cut] {
+        honest.append(e.clone()).await.unwrap();
+    }
+    let (r, _) = incremental(&mut honest, &files).await;
+    assert!(r.ok, "{}", r.to_human());
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    let saved = std::fs::read(&files.state).unwrap();
+
+    // The same board key, another history: a notice before entry cut - 1.
+    let (mut forked, stop, server) = start_board(&g, &tmp.path().join("b")).await;
+    let e = &g.election;
+    let notice = tallyboard_protocol::testkit::notice_entry(
+        &e.admin,
+        e.election_id(),
+        e.fingerprint(),
+        "inserted",
+    );
+    let mut history: Vec<Vec<u8>> = g.entries[..cut - 1].to_vec();
+    history.push(notice);
+    history.extend(g.entries[cut - 1..cut + 3].iter().cloned());
+    for e in history {
+        forked.append(e).await.unwrap();
+    }
+    let err = download(&mut forked, &files).await.err().expect("a fork");
+    assert!(
+        matches!(err, IncrementalError::Fork { size, .. } if size == cut as u64),
+        "{err}"
+    );
+    assert!(err.to_string().contains("not consistent"), "{err}");
+    assert_eq!(
+        std::fs::read(&files.state).unwrap(),
+        saved,
+        "the evidence is kept"
+    );
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
