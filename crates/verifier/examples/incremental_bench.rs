@@ -92,7 +92,11 @@ async fn main() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = BoardConfig::new(&dir, addr, g.election.origin.clone());
-    tokio::spawn(serve_with_listener(config, listener, std::future::pending()));
+    tokio::spawn(serve_with_listener(
+        config,
+        listener,
+        std::future::pending(),
+    ));
     let key = Ed25519Verifier::from_vkey(&g.election.board_vkey()).expect("vkey");
     let url = format!("http://{addr}");
     let mut client = loop {

@@ -793,6 +793,16 @@ impl Engine<'_> {
     fn reread_alphas(&mut self, i: u64) -> Option<Vec<[u8; 32]>> {
         let off = *self.offsets.get(i as usize)?;
         let bytes = self.src.read_at(off).ok()?;
+        // The entry read again must be the one applied (an incremental
+        // run re-reads its entry file, which could have changed since).
+        if Some(leaf_hash(&bytes)) != self.tree.leaf(i) {
+            self.failure(
+                "V6.2",
+                Some(i),
+                "cannot re-read this ballot from the record",
+            );
+            return None;
+        }
         let pre = self.state.prechecker();
         let (r, _, alphas) = precheck_one(&pre, &bytes);
         r.ok().map(|_| alphas)

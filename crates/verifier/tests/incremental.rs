@@ -210,3 +210,61 @@ async fn a_board_that_rewrites_history_is_caught_at_the_next_run() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// The entry file is the verifier's own, but a later run trusts nothing in
+/// it: when the tally makes the engine re-read the superseded revotes and
+/// they were changed on disk since they were verified, the run says so
+/// (V7.1) instead of taking the changed bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_entry_file_is_not_believed() {
+    use tallyboard_verifier::checks::EntryKind;
+    let g = generate(&GenOptions {
+        ballots: 6,
+        revotes: 2,
+        threads: 2,
+        seed: 79,
+        ..GenOptions::default()
+    })
+    .unwrap();
+    let tally = g
+        .entries
+        .iter()
+        .position(|e| EntryKind::sniff(e) == EntryKind::Tally)
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let files = StateFiles::new(&tmp.path().join("verifier.state"));
+    let (mut client, stop, server) = start_board(&g, &tmp.path().join("board")).await;
+    for e in &g.entries[..tally] {
+        client.append(e.clone()).await.unwrap();
+    }
+    assert!(incremental(&mut client, &files).await.0.ok);
+
+    // Change one byte of every ballot in the entry file.
+    let mut bytes = std::fs::read(&files.entries).unwrap();
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let entry = at + 4..at + 4 + n;
+        if EntryKind::sniff(&bytes[entry.clone()]) == EntryKind::Ballot {
+            bytes[entry.end - 1] ^= 1;
+        }
+        at = entry.end;
+    }
+    std::fs::write(&files.entries, &bytes).unwrap();
+
+    for e in &g.entries[tally..] {
+        client.append(e.clone()).await.unwrap();
+    }
+    let (r, _) = incremental(&mut client, &files).await;
+    assert!(!r.ok, "{}", r.to_human());
+    let v71 = r.check("V7.1").unwrap();
+    assert!(
+        v71.failures
+            .iter()
+            .any(|f| f.message.contains("cannot re-read")),
+        "{}",
+        r.to_human()
+    );
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
