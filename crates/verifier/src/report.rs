@@ -107,6 +107,21 @@ pub struct RecordInfo {
     pub witnesses_cosigned: Vec<String>,
     /// Witnesses of the manifest with no cosignature on it.
     pub witnesses_missing: Vec<String>,
+    /// The key ceremony's qualified dealers (QUAL, ascending), once the
+    /// election key is on the record (check V3.4).
+    pub qualified_trustees: Vec<u8>,
+    /// Dealers the ceremony disqualified, with the fault (an outcome of the
+    /// ceremony, not a failure of the record: V3.2, V3.3).
+    pub disqualified_trustees: Vec<DisqualifiedTrustee>,
+}
+
+/// A dealer the key ceremony disqualified (`spec/threshold.md` §5.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisqualifiedTrustee {
+    /// The trustee index.
+    pub trustee: u8,
+    /// The fault, as the ceremony's evaluation names it.
+    pub reason: String,
 }
 
 /// Run statistics (not part of the verdict).
@@ -316,6 +331,14 @@ impl Report {
                 list(&r.witnesses_cosigned),
                 list(&r.witnesses_missing)
             );
+        }
+        if !r.qualified_trustees.is_empty() {
+            let q: Vec<String> = r.qualified_trustees.iter().map(u8::to_string).collect();
+            let _ = write!(s, "key ceremony: qualified trustees {}", q.join(", "));
+            for d in &r.disqualified_trustees {
+                let _ = write!(s, "; trustee {} disqualified ({})", d.trustee, d.reason);
+            }
+            s.push('\n');
         }
         for c in &self.checks {
             let status = match c.status {

@@ -311,6 +311,19 @@ impl Report {
                 r.ballots_cast, r.challenged
             ),
         );
+        if !r.qualified_trustees.is_empty() {
+            let q: Vec<String> = r.qualified_trustees.iter().map(u8::to_string).collect();
+            let mut v = format!("qualified: {}", q.join(", "));
+            for d in &r.disqualified_trustees {
+                let _ = write!(
+                    v,
+                    "; trustee {} disqualified ({})",
+                    d.trustee,
+                    escape(&d.reason)
+                );
+            }
+            fact(s, "", "Key ceremony", &v);
+        }
         fact(s, "", "Report made", &escape(&ctx.generated_at));
         fact(
             s,

@@ -46,8 +46,8 @@ use tallyboard_tlog::{
 use crate::checks::{check_of_rule, EntryKind};
 use crate::record::{RawEntry, RecordError, RecordReader};
 use crate::report::{
-    CaucusDistrict, CaucusGroup, CaucusReport, Failure, Performance, RecordInfo, Report, ResultRow,
-    Tally, SCHEMA,
+    CaucusDistrict, CaucusGroup, CaucusReport, DisqualifiedTrustee, Failure, Performance,
+    RecordInfo, Report, ResultRow, Tally, SCHEMA,
 };
 use crate::tree::LeafTree;
 
@@ -1204,7 +1204,7 @@ impl Engine<'_> {
         if opts.checkpoints.is_empty() && opts.board_consistency.is_empty() {
             self.tally.performed("V1.3", "checkpoints");
         }
-        self.finish_dkg();
+        self.finish_dkg(&mut info);
         self.finish_credentials(&m, opts);
         info
     }
@@ -1248,7 +1248,7 @@ impl Engine<'_> {
         self.tally.performed("V1.5", "cosignatures");
     }
 
-    fn finish_dkg(&mut self) {
+    fn finish_dkg(&mut self, info: &mut RecordInfo) {
         let Some(dkg) = self.state.dkg() else { return };
         let d = self.own.dkg;
         if d[0] > 0 {
@@ -1263,6 +1263,16 @@ impl Engine<'_> {
         };
         match tallyboard_threshold::evaluate(dkg) {
             Ok(out) => {
+                info.qualified_trustees = out.qualification.qualified.clone();
+                info.disqualified_trustees = out
+                    .qualification
+                    .disqualified
+                    .iter()
+                    .map(|d| DisqualifiedTrustee {
+                        trustee: d.trustee,
+                        reason: d.reason.to_string(),
+                    })
+                    .collect();
                 self.tally
                     .pass("V3.3", dkg.complaints().len() as u64, "complaints");
                 self.tally.performed("V3.3", "complaints");

@@ -136,6 +136,14 @@ fn ceremony_with_a_complaint() {
         ],
     );
     assert_results(&r, &[("a", 2), ("b", 1), ("c", 0)]);
+    // The report says who qualified and who did not, and why.
+    assert_eq!(r.record.qualified_trustees, [1, 2]);
+    assert_eq!(r.record.disqualified_trustees.len(), 1);
+    assert_eq!(r.record.disqualified_trustees[0].trustee, 3);
+    assert!(r.to_human().contains("trustee 3 disqualified"));
+    assert!(r
+        .to_html(&Default::default())
+        .contains("trustee 3 disqualified"));
 }
 
 /// A trustee who misbehaves at decryption: trustee 1 submits a partial
