@@ -54,6 +54,40 @@ pub const CHECKS: &[(&str, &str)] = &[
     ("V8.4", "delegate apportionment"),
 ];
 
+/// Every rule of `spec/record.md` §6 (and the caucus rules of
+/// `spec/caucus.md`), by its identifier.
+pub const ALL_RULES: &[&str] = &[
+    rules::ENTRY_SIZE,
+    rules::ENTRY_DECODE,
+    rules::ENTRY_SIGNATURE,
+    rules::ENTRY_ELECTION,
+    rules::ENTRY_REPLAY,
+    rules::ENTRY_AUTHOR,
+    rules::MANIFEST_FIRST,
+    rules::MANIFEST_VALID,
+    rules::MANIFEST_BOARD,
+    rules::PHASE_ORDER,
+    rules::PHASE_PREREQUISITE,
+    rules::PHASE_ALLOWS,
+    rules::NOTICE_VALID,
+    rules::ISSUANCE_VALID,
+    rules::ISSUANCE_UNIQUE,
+    rules::PAYLOAD_SUPPORTED,
+    rules::BALLOT_CREDENTIAL,
+    rules::BALLOT_CONTESTS,
+    rules::BALLOT_PROOFS,
+    rules::BALLOT_ISSUED,
+    rules::CHALLENGE_REVEAL,
+    rules::DKG_MESSAGE,
+    rules::ELECTION_KEY,
+    rules::TALLY_AGGREGATE,
+    rules::PARTIAL_VALID,
+    rules::RESULT_VALID,
+    caucus::CAUCUS_REALIGNMENT,
+    caucus::CAUCUS_VIABILITY,
+    caucus::CAUCUS_APPORTIONMENT,
+];
+
 /// The kind of entry a rule error was raised for, as far as the verifier
 /// could decode it (so that, e.g., a bad signature on a ballot is V5.1 and
 /// on an administrator entry V2.2).
@@ -188,38 +222,8 @@ mod tests {
 
     #[test]
     fn every_rule_maps_to_a_listed_check() {
-        let all = [
-            rules::ENTRY_SIZE,
-            rules::ENTRY_DECODE,
-            rules::ENTRY_SIGNATURE,
-            rules::ENTRY_ELECTION,
-            rules::ENTRY_REPLAY,
-            rules::ENTRY_AUTHOR,
-            rules::MANIFEST_FIRST,
-            rules::MANIFEST_VALID,
-            rules::MANIFEST_BOARD,
-            rules::PHASE_ORDER,
-            rules::PHASE_PREREQUISITE,
-            rules::PHASE_ALLOWS,
-            rules::NOTICE_VALID,
-            rules::ISSUANCE_VALID,
-            rules::ISSUANCE_UNIQUE,
-            rules::PAYLOAD_SUPPORTED,
-            rules::BALLOT_CREDENTIAL,
-            rules::BALLOT_CONTESTS,
-            rules::BALLOT_PROOFS,
-            rules::BALLOT_ISSUED,
-            rules::CHALLENGE_REVEAL,
-            rules::DKG_MESSAGE,
-            rules::ELECTION_KEY,
-            rules::TALLY_AGGREGATE,
-            rules::PARTIAL_VALID,
-            rules::RESULT_VALID,
-            caucus::CAUCUS_REALIGNMENT,
-            caucus::CAUCUS_VIABILITY,
-            caucus::CAUCUS_APPORTIONMENT,
-        ];
-        for r in all {
+        let all = ALL_RULES;
+        for &r in all {
             for k in [EntryKind::Unknown, EntryKind::Ballot, EntryKind::Manifest] {
                 let c = check_of_rule(r, k);
                 assert!(CHECKS.iter().any(|(id, _)| *id == c), "{r} -> {c}");

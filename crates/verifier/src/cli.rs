@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use crate::generate::{generate_to_file, GenOptions};
 use crate::incremental::{download, verify_update, StateFiles};
 use crate::report_html::{sha256_file, utc_timestamp};
+use crate::split::{merge, read_part, verify_part, write_part, PartSpec};
 use crate::{export_record, verify_file, HtmlContext, Report, VerifyOptions};
 use anyhow::Context as _;
 use clap::Args;
@@ -53,6 +54,35 @@ pub struct VerifyArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Verify only part I of K of --record, an index range, and write what
+    /// the merge needs to --out (spec/checks.md §14). The parts run
+    /// independently, at once, on any machines.
+    #[arg(
+        long,
+        value_name = "I/K",
+        value_parser = parse_part,
+        requires = "record",
+        conflicts_with_all = ["merge", "board", "state", "json", "report", "counted", "checkpoints", "board_key"]
+    )]
+    pub part: Option<PartSpec>,
+    /// With --part: the part file to write (default: RECORD.part-I-of-K).
+    #[arg(long, value_name = "FILE", requires = "part")]
+    pub out: Option<PathBuf>,
+    /// Merge the part files of a split verification of --record (every
+    /// part I/K of one K, each once) into the report of one whole run
+    /// (spec/checks.md §14).
+    #[arg(
+        long,
+        value_name = "PART",
+        num_args = 1..,
+        requires = "record",
+        conflicts_with_all = ["board", "state"]
+    )]
+    pub merge: Vec<PathBuf>,
+}
+
+fn parse_part(s: &str) -> Result<PartSpec, String> {
+    s.parse()
 }
 
 /// Export a board's record to a file (spec/export.md).
@@ -139,6 +169,25 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
         opts.checkpoints.push((path.display().to_string(), note));
     }
+    if let (Some(spec), Some(record)) = (args.part, &args.record) {
+        return run_part(record, spec, args.out.as_deref(), &opts, args.quiet);
+    }
+    if let (false, Some(record)) = (args.merge.is_empty(), &args.record) {
+        let mut parts = Vec::with_capacity(args.merge.len());
+        for path in &args.merge {
+            parts.push((path.clone(), read_part(path)?));
+        }
+        let run = merge(record, &parts, &opts)?;
+        if !args.quiet {
+            eprintln!(
+                "merged {} parts: {} entries' signatures and proofs judged by the parts, {} by the merge",
+                parts.len(),
+                run.trusted,
+                run.judged
+            );
+        }
+        return finish_verify(&run.report, &args);
+    }
     if let (Some(state), Some(url)) = (&args.state, &args.board) {
         let key = opts
             .board_key
@@ -190,6 +239,42 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let report = verify_file(&record, &opts)?;
     finish_verify(&report, &args)
+}
+
+/// Runs `tallyboard verify --record R --part I/K` (`spec/checks.md` §14):
+/// exit code 0 once the part file is written, whatever the entries hold
+/// (the verdict is the merge's).
+fn run_part(
+    record: &std::path::Path,
+    spec: PartSpec,
+    out: Option<&std::path::Path>,
+    opts: &VerifyOptions,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let out = out.map_or_else(
+        || {
+            let mut p = record.as_os_str().to_owned();
+            p.push(format!(".part-{}-of-{}", spec.index, spec.count));
+            PathBuf::from(p)
+        },
+        std::path::Path::to_path_buf,
+    );
+    let run = verify_part(record, spec, opts)?;
+    write_part(&out, &run.part)?;
+    let (start, end) = run.part.range();
+    if !quiet {
+        eprintln!(
+            "part {spec}: entries {start}..{end} ({} ballots, {} failed) in {:.2} s, {:.2} CPU s, {:.1} units per ballot (unit {:.1} µs); written to {}",
+            run.ballots,
+            run.part.failed_entries().len(),
+            run.seconds,
+            run.cpu_seconds,
+            run.units_per_ballot(),
+            run.unit_us,
+            out.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes and prints the report; the exit code says whether it passed.

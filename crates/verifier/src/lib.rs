@@ -22,6 +22,10 @@
 //! [`incremental`] verifies a live board run after run, applying only the
 //! entries that are new since the last run.
 //!
+//! [`split`] splits a verification of a record file into parts that run
+//! independently (any batch system, any machines) and merges them into the
+//! report of one whole run.
+//!
 //! [`generate`] makes complete valid records for tests and benchmarks;
 //! [`export`] writes a board's record to a file (`spec/export.md`).
 #![deny(unsafe_code)]
@@ -35,6 +39,7 @@ pub mod incremental;
 pub mod record;
 pub mod report;
 pub mod report_html;
+pub mod split;
 pub mod tree;
 pub mod verify;
 

@@ -35,8 +35,7 @@ use tallyboard_protocol::manifest::ElectionManifest;
 use tallyboard_protocol::snapshot::{SnapWriter, SnapshotError};
 use tallyboard_protocol::v1::{self, entry_body::Payload};
 use tallyboard_protocol::{
-    verify_deferred_batch, DecodedEntry, DeferredBallotProofs, Prechecked, Prechecker, RecordState,
-    RuleError,
+    verify_deferred_batch, DeferredBallotProofs, Prechecked, Prechecker, RecordState, RuleError,
 };
 use tallyboard_threshold::{DkgMessage, PartialDecryption};
 use tallyboard_tlog::{
@@ -49,6 +48,7 @@ use crate::report::{
     CaucusDistrict, CaucusGroup, CaucusReport, DisqualifiedTrustee, Failure, Performance,
     RecordInfo, Report, ResultRow, Tally, SCHEMA,
 };
+use crate::split::{Basis, Trust};
 use crate::tree::LeafTree;
 
 /// Entries per work unit. A record interleaves issuance entries with the
@@ -153,9 +153,17 @@ pub(crate) trait Source: Send + Sync {
     fn locate(&self, _entry: &mut RawEntry) {}
 }
 
-struct FileSource {
+pub(crate) struct FileSource {
     path: PathBuf,
     file: Mutex<File>,
+}
+
+/// The record file at `path`, to run the engine on.
+pub(crate) fn file_source(path: &Path) -> io::Result<FileSource> {
+    Ok(FileSource {
+        path: path.to_path_buf(),
+        file: Mutex::new(File::open(path)?),
+    })
 }
 
 impl Source for FileSource {
@@ -238,6 +246,8 @@ struct Item {
     generation: u8,
     bytes: Vec<u8>,
     result: Result<Prechecked, RuleError>,
+    /// A merge's worker leaves the expensive checks to the applying thread.
+    pending: Option<Pending>,
     alphas: Vec<[u8; 32]>,
 }
 
@@ -304,78 +314,180 @@ fn classify(
     (r, kind, alphas)
 }
 
-/// Which of the decoded entries' signatures verify: all in one batch, and
-/// one by one only if the batch fails (`spec/crypto.md` §10.2).
-fn verify_signatures<R: RngCore + CryptoRng>(
-    decoded: &[Result<(DecodedEntry, PreparedSignature), RuleError>],
-    rng: R,
-) -> Vec<bool> {
-    let mut batch = SignatureBatch::new(rng);
-    for (_, sig) in decoded.iter().flatten() {
-        batch.push(sig);
-    }
-    let all = batch.vartime_verify();
-    decoded
-        .iter()
-        .map(|d| match d {
-            Ok((_, sig)) => all || sig.vartime_verify(),
-            Err(_) => true,
+/// One entry of a chunk, decoded and prechecked by a worker, its entry
+/// signature and deferred proofs not judged yet.
+pub(crate) struct Staged {
+    pub(crate) raw: RawEntry,
+    pub(crate) leaf: Hash,
+    /// The prepared entry signature (`None` when the entry does not decode).
+    sig: Option<PreparedSignature>,
+    /// The precheck, as if the signature verified.
+    r: Result<(Prechecked, Option<DeferredBallotProofs>), RuleError>,
+    pub(crate) kind: EntryKind,
+    alphas: Vec<[u8; 32]>,
+}
+
+/// What the expensive, stateless checks of one entry found
+/// (`spec/checks.md` §11, §14): its entry signature does not verify, or its
+/// deferred ballot proofs (credential signature, contest proofs) do not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// R1.3: the entry signature does not verify.
+    Signature,
+    /// The deferred proofs fail with this error.
+    Proofs(RuleError),
+}
+
+/// Decodes every entry of a chunk with its signature deferred and prechecks
+/// it against `pre` with its ballot proofs deferred: the cheap part of a
+/// worker's job.
+pub(crate) fn stage_chunk(pre: &Prechecker, chunk: Vec<RawEntry>) -> Vec<Staged> {
+    let mut keys = AuthorKeys::default();
+    chunk
+        .into_iter()
+        .map(|raw| {
+            let leaf = leaf_hash(&raw.bytes);
+            let (r, sig) = match decode_entry_deferred_with(&raw.bytes, &mut keys) {
+                Err(e) => (Err(e), None),
+                Ok((entry, sig)) => (pre.precheck_decoded_deferred(entry), Some(sig)),
+            };
+            let (r, kind, alphas) = classify(pre, r, &raw.bytes);
+            Staged {
+                raw,
+                leaf,
+                sig,
+                r,
+                kind,
+                alphas,
+            }
         })
         .collect()
 }
 
-fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
-    let generation = pre.generation();
-    let mut rng =
-        ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed()));
-    let mut keys = AuthorKeys::default();
-    let decoded: Vec<_> = chunk
-        .iter()
-        .map(|raw| decode_entry_deferred_with(&raw.bytes, &mut keys))
-        .collect();
-    let signed = verify_signatures(&decoded, &mut rng);
-    let mut staged = Vec::with_capacity(chunk.len());
-    for ((raw, d), signed) in chunk.into_iter().zip(decoded).zip(signed) {
-        let leaf = leaf_hash(&raw.bytes);
-        let r = match d {
-            Err(e) => Err(e),
-            Ok(_) if !signed => Err(bad_entry_signature()),
-            Ok((entry, _)) => pre.precheck_decoded_deferred(entry),
-        };
-        let (r, kind, alphas) = classify(pre, r, &raw.bytes);
-        staged.push((raw, leaf, r, kind, alphas));
+/// The expensive part: the staged entries' signatures in one batch (one by
+/// one only if the batch fails, `spec/crypto.md` §10.2), then the deferred
+/// proofs of the entries whose signature verified and whose precheck passed
+/// in one batch (`verify_deferred_batch`). One outcome per entry.
+pub(crate) fn judge_chunk<R: RngCore + CryptoRng>(
+    staged: &[Staged],
+    mut rng: R,
+) -> Vec<Option<Fault>> {
+    let mut batch = SignatureBatch::new(&mut rng);
+    for sig in staged.iter().filter_map(|s| s.sig.as_ref()) {
+        batch.push(sig);
     }
+    let all = batch.vartime_verify();
+    let mut faults: Vec<Option<Fault>> = staged
+        .iter()
+        .map(|s| match &s.sig {
+            Some(sig) if !all && !sig.vartime_verify() => Some(Fault::Signature),
+            _ => None,
+        })
+        .collect();
     let deferred: Vec<(usize, &DeferredBallotProofs)> = staged
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| match &s.2 {
+        .filter(|(i, _)| faults[*i].is_none())
+        .filter_map(|(i, s)| match &s.r {
             Ok((_, Some(d))) => Some((i, d)),
             _ => None,
         })
         .collect();
     let refs: Vec<&DeferredBallotProofs> = deferred.iter().map(|(_, d)| *d).collect();
     let outcomes = verify_deferred_batch(&refs, &mut rng);
-    let bad: HashMap<usize, RuleError> = deferred
-        .iter()
-        .zip(outcomes)
-        .filter_map(|((i, _), o)| o.err().map(|e| (*i, e)))
-        .collect();
-    let mut bad = bad;
+    for ((i, _), o) in deferred.iter().zip(outcomes) {
+        if let Err(e) = o {
+            faults[*i] = Some(Fault::Proofs(e));
+        }
+    }
+    faults
+}
+
+/// The outcome of one staged entry once its expensive checks are judged:
+/// what `precheck_one` and the deferred proofs' verification give.
+fn settle(
+    r: Result<Prechecked, RuleError>,
+    fault: Option<Fault>,
+    kind: &mut EntryKind,
+    alphas: &mut Vec<[u8; 32]>,
+    bytes: &[u8],
+) -> Result<Prechecked, RuleError> {
+    match fault {
+        None => r,
+        Some(Fault::Signature) => {
+            *kind = EntryKind::sniff(bytes);
+            alphas.clear();
+            Err(bad_entry_signature())
+        }
+        // Only an entry whose precheck passed has deferred proofs.
+        Some(Fault::Proofs(e)) => r.and(Err(e)),
+    }
+}
+
+/// What the applying thread still has to judge of an entry staged by a
+/// merge's worker (`spec/checks.md` §14): nothing when a part's verdict
+/// covers it, else the signature and deferred proofs, one at a time.
+struct Pending {
+    sig: Option<PreparedSignature>,
+    deferred: Option<DeferredBallotProofs>,
+}
+
+impl Pending {
+    fn judge(&self, r: &Result<Prechecked, RuleError>) -> Option<Fault> {
+        if self.sig.as_ref().is_some_and(|s| !s.vartime_verify()) {
+            return Some(Fault::Signature);
+        }
+        match (&self.deferred, r) {
+            (Some(d), Ok(_)) => d.verify().err().map(Fault::Proofs),
+            _ => None,
+        }
+    }
+}
+
+/// A worker's job. `defer`: stage only, and leave the expensive checks to
+/// the applying thread and the parts' verdicts (a merge, §14).
+fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>, defer: bool) -> ChunkOut {
+    let generation = pre.generation();
+    let staged = stage_chunk(pre, chunk);
+    let faults = if defer {
+        vec![None; staged.len()]
+    } else {
+        let rng =
+            ChaCha20Rng::from_rng(OsRng).unwrap_or_else(|_| ChaCha20Rng::from_seed(rand_seed()));
+        judge_chunk(&staged, rng)
+    };
     let items = staged
         .into_iter()
-        .enumerate()
-        .map(|(i, (raw, leaf, r, kind, alphas))| Item {
-            index: raw.index,
-            offset: raw.offset,
-            leaf,
-            kind,
-            generation,
-            result: match bad.remove(&i) {
-                Some(e) => Err(e),
-                None => r.map(|(p, _)| p),
-            },
-            bytes: raw.bytes,
-            alphas,
+        .zip(faults)
+        .map(|(s, fault)| {
+            let Staged {
+                raw,
+                leaf,
+                sig,
+                r,
+                mut kind,
+                mut alphas,
+            } = s;
+            let (r, deferred) = match r {
+                Ok((p, d)) => (Ok(p), d),
+                Err(e) => (Err(e), None),
+            };
+            let (result, pending) = if defer {
+                (r, Some(Pending { sig, deferred }))
+            } else {
+                (settle(r, fault, &mut kind, &mut alphas, &raw.bytes), None)
+            };
+            Item {
+                index: raw.index,
+                offset: raw.offset,
+                leaf,
+                kind,
+                generation,
+                result,
+                pending,
+                bytes: raw.bytes,
+                alphas,
+            }
         })
         .collect();
     ChunkOut { seq, items }
@@ -383,7 +495,7 @@ fn work_chunk(pre: &Prechecker, seq: u64, chunk: Vec<RawEntry>) -> ChunkOut {
 
 /// A seed from the OS RNG through `getrandom` failing is not expected; this
 /// fallback still differs per call.
-fn rand_seed() -> [u8; 32] {
+pub(crate) fn rand_seed() -> [u8; 32] {
     let mut s = [0u8; 32];
     let t = Instant::now().elapsed().as_nanos().to_le_bytes();
     s[..16].copy_from_slice(&t);
@@ -451,6 +563,15 @@ struct Engine<'s> {
     max_failures: u64,
     stopped: bool,
     ballots: u64,
+    /// A merge's parts' verdicts (§14).
+    trust: Option<&'s Trust>,
+    /// Which manifest and election key entries the prechecks rest on (kept
+    /// by a merge only).
+    basis: Basis,
+    /// A merge's entries whose expensive checks a part decided, and those
+    /// it judged itself.
+    trusted: u64,
+    judged: u64,
 }
 
 impl Engine<'_> {
@@ -504,6 +625,21 @@ impl Engine<'_> {
                 Some(d) => d.verify().map(|()| p),
                 None => Ok(p),
             });
+        } else if let Some(pending) = item.pending {
+            // A merge (§14): a part's verdict on the expensive checks, if
+            // one covers this entry under the same manifest and key; else
+            // judged here.
+            let fault = match self.trust.and_then(|t| t.verdict(index, &self.basis)) {
+                Some(v) => {
+                    self.trusted += 1;
+                    v.cloned()
+                }
+                None => {
+                    self.judged += 1;
+                    pending.judge(&result)
+                }
+            };
+            result = settle(result, fault, &mut kind, &mut alphas, &item.bytes);
         }
         let p = match result {
             Ok(p) => p,
@@ -520,6 +656,9 @@ impl Engine<'_> {
         }
         if let Err(e) = self.state.apply(p) {
             return self.reject(index, &e, kind);
+        }
+        if self.trust.is_some() {
+            self.basis.note(&self.state, index, item.leaf);
         }
         self.applied(index, kind, payload, ballot, alphas);
     }
@@ -1447,6 +1586,35 @@ pub(crate) fn run_from(
     resume: Option<Restored>,
     save: bool,
 ) -> (Report, Option<Result<Vec<u8>, SnapshotError>>) {
+    let out = run_engine(src, opts, resume, save, None);
+    (out.report, out.saved)
+}
+
+/// What a run of the engine gives besides its report, for a merge
+/// (`spec/checks.md` §14) to check its parts against.
+pub(crate) struct EngineRun {
+    pub(crate) report: Report,
+    pub(crate) saved: Option<Result<Vec<u8>, SnapshotError>>,
+    /// The record's signed checkpoint, when the file reads to it.
+    pub(crate) checkpoint: Option<Vec<u8>>,
+    /// Every entry's leaf hash, in log order.
+    pub(crate) tree: LeafTree,
+    /// A merge's entries decided by a part's verdict, and judged by itself.
+    pub(crate) trusted: u64,
+    pub(crate) judged: u64,
+}
+
+/// [`run_from`], with a merge's parts' verdicts when `trust` is given: the
+/// workers then only stage entries, and the applying thread takes the
+/// expensive checks' outcomes from the parts (§14).
+pub(crate) fn run_engine(
+    src: &dyn Source,
+    opts: &VerifyOptions,
+    resume: Option<Restored>,
+    save: bool,
+    trust: Option<&Trust>,
+) -> EngineRun {
+    let defer = trust.is_some();
     let started = Instant::now();
     let (cpu0, _) = process_usage();
     let threads = if opts.threads == 0 {
@@ -1482,6 +1650,10 @@ pub(crate) fn run_from(
         },
         stopped: r.stopped,
         ballots: r.ballots,
+        trust,
+        basis: Basis::default(),
+        trusted: 0,
+        judged: 0,
     };
     let ballots_before = engine.ballots;
     let units = Mutex::new(UnitSamples::default());
@@ -1510,7 +1682,7 @@ pub(crate) fn run_from(
                 }
                 let pre = shared.read().map(|p| p.clone());
                 let Ok(pre) = pre else { break };
-                if out_tx.send(work_chunk(&pre, seq, chunk)).is_err() {
+                if out_tx.send(work_chunk(&pre, seq, chunk, defer)).is_err() {
                     break;
                 }
             });
@@ -1586,6 +1758,7 @@ pub(crate) fn run_from(
         let mut w = SnapWriter::new();
         engine.write_snapshot(&mut w).map(|()| w.into_bytes())
     });
+    let checkpoint_bytes = checkpoint.as_ref().ok().cloned();
     let mut info = engine.finish(checkpoint, opts);
     let caucus = engine.caucus_report();
     info.entries = engine.tree.size();
@@ -1618,7 +1791,14 @@ pub(crate) fn run_from(
         performance,
         caucus,
     };
-    (report, saved)
+    EngineRun {
+        report,
+        saved,
+        checkpoint: checkpoint_bytes,
+        tree: engine.tree,
+        trusted: engine.trusted,
+        judged: engine.judged,
+    }
 }
 
 fn progress_bar(show: bool) -> indicatif::ProgressBar {
